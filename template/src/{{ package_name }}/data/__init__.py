@@ -1,0 +1,1 @@
+"""DataModules, one per on-disk format, and writers of small sample data sets."""
