@@ -1,0 +1,74 @@
+"""copier.yml: defaults, derived values, and every validator refusing bad answers."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import REPO_ROOT, render
+
+QUESTIONS = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
+
+
+def test_every_question_has_help() -> None:
+    asked = {
+        name: spec
+        for name, spec in QUESTIONS.items()
+        if not name.startswith("_") and spec.get("when") is not False
+    }
+    assert set(asked) >= {
+        "project_name", "package_name", "description", "team_members", "python_version",
+        "tasks", "logger", "wandb_entity", "wandb_project", "ci", "license",
+    }
+    assert all(spec.get("help") for spec in asked.values())
+
+
+def test_reserved_names_cover_this_pythons_standard_library() -> None:
+    reserved = set(QUESTIONS["reserved_package_names"]["default"])
+    stdlib = {name for name in sys.stdlib_module_names if not name.startswith("_")}
+    assert stdlib <= reserved, sorted(stdlib - reserved)
+    assert {"torch", "lightning", "timm", "transformers", "torchvision"} <= reserved
+
+
+def test_package_name_is_derived_from_the_project_name(template_repo: Path, tmp_path: Path) -> None:
+    out = render(template_repo, tmp_path / "p", project_name="Pedestrian Detection on KITTI!")
+    answers = yaml.safe_load((out / ".copier-answers.yml").read_text())
+    assert answers["package_name"] == "pedestrian_detection_on_kitti"
+    assert (out / "src" / "pedestrian_detection_on_kitti" / "cli.py").is_file()
+
+
+INVALID = [
+    ({"package_name": "torch"}, "would shadow"),
+    ({"package_name": "json"}, "would shadow"),
+    ({"package_name": "3d_vision"}, "is not a valid package name"),
+    ({"package_name": "My-Project"}, "is not a valid package name"),
+    ({"project_name": "   "}, "at least one letter"),
+    ({"team_members": []}, "1 to 4 members"),
+    ({"team_members": [f"P{i} <p{i}@uni.edu>" for i in range(5)]}, "1 to 4 members; you gave 5"),
+    ({"team_members": ["Ada Lovelace"]}, "is not \"Name <email>\""),
+    ({"team_members": ["Ada <ada-at-uni.edu>"]}, "is not \"Name <email>\""),
+    ({"team_members": "Ada Lovelace <ada@uni.edu>"}, "Type a YAML list"),
+    ({"tasks": []}, "Select at least one task"),
+    ({"logger": "wandb", "wandb_project": "my project"}, "A project name uses letters"),
+    ({"logger": "wandb", "wandb_entity": "team/7"}, "An entity is a user or team name"),
+]
+
+
+@pytest.mark.parametrize(("answers", "message"), INVALID, ids=[str(a) for a, _ in INVALID])
+def test_invalid_answers_are_refused_with_the_fix(
+    template_repo: Path, tmp_path: Path, answers: dict, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        render(template_repo, tmp_path / "p", **answers)
+    assert not (tmp_path / "p" / "pyproject.toml").exists()
+
+
+@pytest.mark.parametrize(("question", "value"), [("python_version", "2.7"), ("logger", "mlflow")])
+def test_answers_outside_the_choices_are_refused(
+    template_repo: Path, tmp_path: Path, question: str, value: str
+) -> None:
+    with pytest.raises(ValueError, match="Invalid choice"):
+        render(template_repo, tmp_path / "p", **{question: value})

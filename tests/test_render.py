@@ -1,0 +1,107 @@
+"""Render the template over a matrix of answers; lint everything, run the projects' tests.
+
+Every answer set is rendered, checked for leftover Jinja, linted with ruff and its tests
+collected. One answer set per logger also runs the rendered project's whole test suite (with
+this interpreter: nothing is reinstalled per render).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import render
+
+TEAM_OF_4 = [
+    "Ada Lovelace <ada@uni.edu>",
+    "Alan Turing <alan@uni.edu>",
+    "Grace Hopper <grace@uni.edu>",
+    "Edsger Dijkstra <edsger@uni.edu>",
+]
+ANSWER_SETS = {
+    "csv-solo-ci-py311": dict(logger="csv", ci=True, python_version="3.11"),
+    "wandb-team4-noci-py312": dict(
+        logger="wandb", ci=False, python_version="3.12", team_members=TEAM_OF_4,
+        wandb_entity="cmpe258-team7", license="Apache-2.0",
+    ),
+    "tensorboard-team2-ci-py312": dict(
+        logger="tensorboard", ci=True, python_version="3.12", team_members=TEAM_OF_4[:2],
+        license="BSD-3-Clause",
+    ),
+    "csv-team4-noci-py310": dict(
+        logger="csv", ci=False, python_version="3.10", team_members=TEAM_OF_4, license="none",
+    ),
+}
+FULL_TESTS = {"csv-solo-ci-py311", "wandb-team4-noci-py312", "tensorboard-team2-ci-py312"}
+# Jinja left in a rendered file; `${{ ... }}` is GitHub Actions syntax, not Jinja.
+LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|\{#")
+
+
+@pytest.fixture(scope="module", params=sorted(ANSWER_SETS))
+def project(request: pytest.FixtureRequest, template_repo: Path, tmp_path_factory) -> Path:
+    destination = tmp_path_factory.mktemp(request.param, numbered=False) / "project"
+    render(template_repo, destination, project_name="Render Test", **ANSWER_SETS[request.param])
+    return destination
+
+
+def run(project: Path, *command: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        command, cwd=project, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def test_no_template_syntax_is_left(project: Path) -> None:
+    files = [p for p in project.rglob("*") if p.is_file() and ".git" not in p.parts]
+    assert not [p for p in files if p.suffix == ".jinja"]
+    leftovers = [p for p in files if LEFTOVER_JINJA.search(p.read_text(errors="replace"))]
+    assert not leftovers
+
+
+def test_ruff_is_clean(project: Path) -> None:
+    ruff = str(Path(sys.executable).with_name("ruff"))
+    for command in ([ruff, "check", "."], [ruff, "format", "--check", "."]):
+        result = run(project, *command)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_answers_shape_the_project(project: Path) -> None:
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    chosen = ANSWER_SETS[project.parent.name]
+    team = chosen.get("team_members", ["Your Name <you@example.com>"])
+    assert answers["team_members"] == team
+    assert (project / "docs" / "team_plan.md").exists() == (len(team) > 3)
+    if len(team) > 3:
+        plan = (project / "docs" / "team_plan.md").read_text()
+        assert all(member.split(" <")[0] in plan for member in team)
+    assert (project / ".github" / "workflows" / "ci.yml").exists() == chosen["ci"]
+    assert ("wandb_project" in answers) == (chosen["logger"] == "wandb")
+    license_answer = chosen.get("license", "MIT")
+    assert (project / "LICENSE").exists() == (license_answer != "none")
+    pyproject = (project / "pyproject.toml").read_text()
+    assert f'requires-python = ">={chosen["python_version"]}"' in pyproject
+    assert f'target-version = "py{chosen["python_version"].replace(".", "")}"' in pyproject
+    for member in team:
+        assert member.split("<")[1].rstrip(">") in pyproject  # authors carry the emails
+    logger_package = {"wandb": '"wandb>=', "tensorboard": '"tensorboard>=', "csv": None}
+    for logger, requirement in logger_package.items():
+        if requirement:
+            assert (requirement in pyproject) == (chosen["logger"] == logger)
+
+
+def test_tests_are_collected(project: Path) -> None:
+    result = run(project, sys.executable, "-m", "pytest", "--collect-only", "-q")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert re.search(r"(\d+) tests? collected", result.stdout)
+
+
+@pytest.mark.slow
+def test_project_test_suite_passes(project: Path) -> None:
+    if project.parent.name not in FULL_TESTS:
+        pytest.skip("render, lint and collect only for this answer set")
+    result = run(project, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]

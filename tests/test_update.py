@@ -1,0 +1,89 @@
+"""`copier update`: a team's edits survive, the template's changes arrive, nothing conflicts."""
+
+from __future__ import annotations
+
+import filecmp
+from pathlib import Path
+
+import copier
+import yaml
+
+from .conftest import git, snapshot_template
+
+ANSWERS = {"project_name": "Update Test", "team_members": ["Ada Lovelace <ada@uni.edu>"]}
+
+
+def copy_at_latest_tag(template: Path, destination: Path) -> Path:
+    copier.run_copy(str(template), str(destination), data=ANSWERS, defaults=True, quiet=True)
+    git(destination, "init", "-q", "-b", "main")
+    git(destination, "add", "-A")
+    git(destination, "commit", "-q", "-m", "project from the template")
+    return destination
+
+
+def release_template_change(template: Path, tag: str) -> None:
+    """A new template version: edit the generated README and a debug preset, then tag."""
+    readme = template / "template" / "README.md.jinja"
+    lines = readme.read_text().splitlines(keepends=True)
+    lines.insert(1, "\n> Made with copier-lightning " + tag + ".\n")
+    readme.write_text("".join(lines))
+    preset = template / "template" / "configs" / "debug" / "fast_dev_run.yaml"
+    preset.write_text(preset.read_text() + "  enable_model_summary: false\n")
+    git(template, "commit", "-q", "-am", f"template change for {tag}")
+    git(template, "tag", tag)
+
+
+def update(project: Path) -> None:
+    copier.run_update(
+        str(project), defaults=True, overwrite=True, conflict="inline", quiet=True, unsafe=False
+    )
+
+
+def test_team_edits_survive_and_template_changes_arrive(tmp_path: Path) -> None:
+    template = snapshot_template(tmp_path / "template", tag="v0.1.0")
+    project = copy_at_latest_tag(template, tmp_path / "project")
+
+    sample = project / "configs" / "classification" / "sample.yaml"
+    sample.write_text(sample.read_text().replace("max_epochs: 8", "max_epochs: 12"))
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "\n## Our results\n\n97.5 % on the test split.\n")
+    own_module = project / "src" / "update_test" / "attention.py"
+    own_module.write_text('"""Our own module."""\n')
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "team edits")
+
+    release_template_change(template, "v0.2.0")
+    update(project)
+
+    assert "max_epochs: 12" in sample.read_text()
+    assert own_module.read_text() == '"""Our own module."""\n'
+    text = readme.read_text()
+    assert "## Our results" in text and "Made with copier-lightning v0.2.0" in text
+    preset = project / "configs" / "debug" / "fast_dev_run.yaml"
+    assert "enable_model_summary: false" in preset.read_text()
+    conflicted = [
+        p for p in project.rglob("*")
+        if p.is_file() and ".git" not in p.parts and "<<<<<<<" in p.read_text(errors="replace")
+    ]
+    assert not conflicted
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == "v0.2.0"
+    assert answers["project_name"] == "Update Test"
+
+
+def test_update_of_an_unedited_project_equals_a_fresh_copy(tmp_path: Path) -> None:
+    template = snapshot_template(tmp_path / "template", tag="v0.1.0")
+    project = copy_at_latest_tag(template, tmp_path / "project")
+    release_template_change(template, "v0.2.0")
+    update(project)
+    fresh = tmp_path / "fresh"
+    copier.run_copy(str(template), str(fresh), data=ANSWERS, defaults=True, quiet=True)
+
+    def tree(root: Path) -> set[str]:
+        return {str(p.relative_to(root)) for p in root.rglob("*")
+                if p.is_file() and ".git" not in p.relative_to(root).parts}
+
+    assert tree(project) == tree(fresh)
+    different = [name for name in tree(fresh)
+                 if not filecmp.cmp(project / name, fresh / name, shallow=False)]
+    assert different == []
