@@ -20,8 +20,17 @@ def test_every_question_has_help() -> None:
         if not name.startswith("_") and spec.get("when") is not False
     }
     assert set(asked) >= {
-        "project_name", "package_name", "description", "team_members", "python_version",
-        "tasks", "logger", "wandb_entity", "wandb_project", "ci", "license",
+        "project_name",
+        "package_name",
+        "description",
+        "team_members",
+        "python_version",
+        "tasks",
+        "logger",
+        "wandb_entity",
+        "wandb_project",
+        "ci",
+        "license",
     }
     assert all(spec.get("help") for spec in asked.values())
 
@@ -48,8 +57,8 @@ INVALID = [
     ({"project_name": "   "}, "at least one letter"),
     ({"team_members": []}, "1 to 4 members"),
     ({"team_members": [f"P{i} <p{i}@uni.edu>" for i in range(5)]}, "1 to 4 members; you gave 5"),
-    ({"team_members": ["Ada Lovelace"]}, "is not \"Name <email>\""),
-    ({"team_members": ["Ada <ada-at-uni.edu>"]}, "is not \"Name <email>\""),
+    ({"team_members": ["Ada Lovelace"]}, 'is not "Name <email>"'),
+    ({"team_members": ["Ada <ada-at-uni.edu>"]}, 'is not "Name <email>"'),
     ({"team_members": "Ada Lovelace <ada@uni.edu>"}, "Type a YAML list"),
     ({"tasks": []}, "Select at least one task"),
     ({"logger": "wandb", "wandb_project": "my project"}, "A project name uses letters"),

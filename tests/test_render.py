@@ -26,15 +26,26 @@ TEAM_OF_4 = [
 ANSWER_SETS = {
     "csv-solo-ci-py311": dict(logger="csv", ci=True, python_version="3.11"),
     "wandb-team4-noci-py312": dict(
-        logger="wandb", ci=False, python_version="3.12", team_members=TEAM_OF_4,
-        wandb_entity="cmpe258-team7", license="Apache-2.0",
+        logger="wandb",
+        ci=False,
+        python_version="3.12",
+        team_members=TEAM_OF_4,
+        wandb_entity="cmpe258-team7",
+        license="Apache-2.0",
     ),
     "tensorboard-team2-ci-py312": dict(
-        logger="tensorboard", ci=True, python_version="3.12", team_members=TEAM_OF_4[:2],
+        logger="tensorboard",
+        ci=True,
+        python_version="3.12",
+        team_members=TEAM_OF_4[:2],
         license="BSD-3-Clause",
     ),
     "csv-team4-noci-py310": dict(
-        logger="csv", ci=False, python_version="3.10", team_members=TEAM_OF_4, license="none",
+        logger="csv",
+        ci=False,
+        python_version="3.10",
+        team_members=TEAM_OF_4,
+        license="none",
     ),
 }
 FULL_TESTS = {"csv-solo-ci-py311", "wandb-team4-noci-py312", "tensorboard-team2-ci-py312"}

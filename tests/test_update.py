@@ -62,7 +62,8 @@ def test_team_edits_survive_and_template_changes_arrive(tmp_path: Path) -> None:
     preset = project / "configs" / "debug" / "fast_dev_run.yaml"
     assert "enable_model_summary: false" in preset.read_text()
     conflicted = [
-        p for p in project.rglob("*")
+        p
+        for p in project.rglob("*")
         if p.is_file() and ".git" not in p.parts and "<<<<<<<" in p.read_text(errors="replace")
     ]
     assert not conflicted
@@ -80,10 +81,14 @@ def test_update_of_an_unedited_project_equals_a_fresh_copy(tmp_path: Path) -> No
     copier.run_copy(str(template), str(fresh), data=ANSWERS, defaults=True, quiet=True)
 
     def tree(root: Path) -> set[str]:
-        return {str(p.relative_to(root)) for p in root.rglob("*")
-                if p.is_file() and ".git" not in p.relative_to(root).parts}
+        return {
+            str(p.relative_to(root))
+            for p in root.rglob("*")
+            if p.is_file() and ".git" not in p.relative_to(root).parts
+        }
 
     assert tree(project) == tree(fresh)
-    different = [name for name in tree(fresh)
-                 if not filecmp.cmp(project / name, fresh / name, shallow=False)]
+    different = [
+        name for name in tree(fresh) if not filecmp.cmp(project / name, fresh / name, shallow=False)
+    ]
     assert different == []
