@@ -89,7 +89,15 @@ def test_answers_shape_the_project(project: Path) -> None:
     if len(team) > 3:
         plan = (project / "docs" / "team_plan.md").read_text()
         assert all(member.split(" <")[0] in plan for member in team)
-    assert (project / ".github" / "workflows" / "ci.yml").exists() == chosen["ci"]
+    workflow = project / ".github" / "workflows" / "ci.yml"
+    assert workflow.exists() == chosen["ci"]
+    if chosen["ci"]:
+        steps = yaml.safe_load(workflow.read_text())["jobs"]["test"]["steps"]
+        python = next(
+            s["with"]["python-version"] for s in steps if "setup-python" in s.get("uses", "")
+        )
+        assert python == chosen["python_version"]
+        assert any("pytest" in s.get("run", "") for s in steps)
     assert ("wandb_project" in answers) == (chosen["logger"] == "wandb")
     license_answer = chosen.get("license", "MIT")
     assert (project / "LICENSE").exists() == (license_answer != "none")
