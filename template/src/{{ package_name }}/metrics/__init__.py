@@ -1,0 +1,1 @@
+"""Official evaluation protocols, one module per benchmark, tested against hand-worked values."""
