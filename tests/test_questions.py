@@ -26,6 +26,7 @@ def test_every_question_has_help() -> None:
         "team_members",
         "python_version",
         "tasks",
+        "qa_dataset",
         "logger",
         "wandb_entity",
         "wandb_project",
@@ -81,3 +82,9 @@ def test_answers_outside_the_choices_are_refused(
 ) -> None:
     with pytest.raises(ValueError, match="Invalid choice"):
         render(template_repo, tmp_path / "p", **{question: value})
+
+
+def test_qa_dataset_outside_its_choices_is_refused(template_repo: Path, tmp_path: Path) -> None:
+    # That it is asked (and recorded) only with question answering: test_render's answers check.
+    with pytest.raises(ValueError, match="Invalid choice for 'qa_dataset'"):
+        render(template_repo, tmp_path / "p", tasks=["question_answering"], qa_dataset="squad_v3")

@@ -1,8 +1,9 @@
 """Render the template over a matrix of answers; lint everything, run the projects' tests.
 
 Every answer set is rendered, checked for leftover Jinja, linted with ruff and its tests
-collected. One answer set per logger also runs the rendered project's whole test suite (with
-this interpreter: nothing is reinstalled per render).
+collected. One answer set per logger, and one per task beyond the default, also runs the
+rendered project's whole test suite (with this interpreter: nothing is reinstalled per render);
+one answer set renders every task together.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import render
+from .conftest import REPO_ROOT, render
 
 TEAM_OF_4 = [
     "Ada Lovelace <ada@uni.edu>",
@@ -23,6 +24,9 @@ TEAM_OF_4 = [
     "Grace Hopper <grace@uni.edu>",
     "Edsger Dijkstra <edsger@uni.edu>",
 ]
+ALL_TASKS = list(
+    yaml.safe_load((REPO_ROOT / "copier.yml").read_text())["task_config_dirs"]["default"]
+)
 ANSWER_SETS = {
     "csv-solo-ci-py311": dict(logger="csv", ci=True, python_version="3.11"),
     "wandb-team4-noci-py312": dict(
@@ -46,9 +50,23 @@ ANSWER_SETS = {
         python_version="3.10",
         team_members=TEAM_OF_4,
         license="none",
+        tasks=ALL_TASKS,
+        qa_dataset="squad_v1",
+    ),
+    "qa-squad2-wandb-ci-py311": dict(
+        logger="wandb",
+        ci=True,
+        python_version="3.11",
+        tasks=["question_answering"],
+        qa_dataset="squad_v2",
     ),
 }
-FULL_TESTS = {"csv-solo-ci-py311", "wandb-team4-noci-py312", "tensorboard-team2-ci-py312"}
+FULL_TESTS = {
+    "csv-solo-ci-py311",
+    "wandb-team4-noci-py312",
+    "tensorboard-team2-ci-py312",
+    "qa-squad2-wandb-ci-py311",
+}
 # Jinja left in a rendered file; `${{ ... }}` is GitHub Actions syntax, not Jinja.
 LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|\{#")
 
@@ -106,6 +124,15 @@ def test_answers_shape_the_project(project: Path) -> None:
     assert f'target-version = "py{chosen["python_version"].replace(".", "")}"' in pyproject
     for member in team:
         assert member.split("<")[1].rstrip(">") in pyproject  # authors carry the emails
+    tasks = chosen.get("tasks", ["image_classification"])
+    config_dirs = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())["task_config_dirs"]
+    rendered = {p.name for p in (project / "configs").iterdir() if p.name != "debug"}
+    assert rendered == {config_dirs["default"][task] for task in tasks}
+    assert answers.get("qa_dataset") == chosen.get("qa_dataset")
+    if "question_answering" in tasks:
+        sample = (project / "configs" / "qa" / "sample.yaml").read_text()
+        version = {"squad_v1": "v1.1", "squad_v2": "v2.0"}[chosen["qa_dataset"]]
+        assert f"val_file: dev-{version}.json" in sample
     logger_package = {"wandb": '"wandb>=', "tensorboard": '"tensorboard>=', "csv": None}
     for logger, requirement in logger_package.items():
         if requirement:
