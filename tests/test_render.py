@@ -46,9 +46,33 @@ ANSWER_SETS = {
         python_version="3.10",
         team_members=TEAM_OF_4,
         license="none",
+        tasks=["image_classification", "object_detection"],
+    ),
+    "csv-detection-kitti-py311": dict(
+        logger="csv",
+        ci=True,
+        python_version="3.11",
+        tasks=["object_detection"],
+        detection_dataset="kitti",
     ),
 }
-FULL_TESTS = {"csv-solo-ci-py311", "wandb-team4-noci-py312", "tensorboard-team2-ci-py312"}
+FULL_TESTS = {
+    "csv-solo-ci-py311",
+    "wandb-team4-noci-py312",
+    "tensorboard-team2-ci-py312",
+    "csv-detection-kitti-py311",
+}
+# Files that belong to one task: rendered exactly when it is chosen.
+TASK_FILES = {
+    "image_classification": ["src/render_test/models/classifier.py", "configs/classification"],
+    "object_detection": [
+        "src/render_test/models/detector.py",
+        "src/render_test/data/kitti.py",
+        "src/render_test/metrics/kitti.py",
+        "configs/detection/sample.yaml",
+        "configs/detection/kitti_pretrained.yaml",
+    ],
+}
 # Jinja left in a rendered file; `${{ ... }}` is GitHub Actions syntax, not Jinja.
 LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|\{#")
 
@@ -106,6 +130,15 @@ def test_answers_shape_the_project(project: Path) -> None:
     assert f'target-version = "py{chosen["python_version"].replace(".", "")}"' in pyproject
     for member in team:
         assert member.split("<")[1].rstrip(">") in pyproject  # authors carry the emails
+    tasks = chosen.get("tasks", ["image_classification"])
+    assert answers["tasks"] == tasks
+    assert ("detection_dataset" in answers) == ("object_detection" in tasks)
+    for task, paths in TASK_FILES.items():
+        for path in paths:
+            assert (project / path).exists() == (task in tasks), path
+    readme = (project / "README.md").read_text()
+    assert ("## Object detection" in readme) == ("object_detection" in tasks)
+    assert ("## Image classification" in readme) == ("image_classification" in tasks)
     logger_package = {"wandb": '"wandb>=', "tensorboard": '"tensorboard>=', "csv": None}
     for logger, requirement in logger_package.items():
         if requirement:
