@@ -55,6 +55,13 @@ ANSWER_SETS = {
         tasks=["object_detection"],
         detection_dataset="kitti",
     ),
+    "tensorboard-detection-coco-py312": dict(
+        logger="tensorboard",
+        ci=False,
+        python_version="3.12",
+        tasks=["object_detection"],
+        detection_dataset="coco",
+    ),
 }
 FULL_TESTS = {
     "csv-solo-ci-py311",
@@ -68,9 +75,10 @@ TASK_FILES = {
     "object_detection": [
         "src/render_test/models/detector.py",
         "src/render_test/data/kitti.py",
+        "src/render_test/data/coco.py",
         "src/render_test/metrics/kitti.py",
+        "src/render_test/metrics/coco.py",
         "configs/detection/sample.yaml",
-        "configs/detection/kitti_pretrained.yaml",
     ],
 }
 # Jinja left in a rendered file; `${{ ... }}` is GitHub Actions syntax, not Jinja.
@@ -136,6 +144,16 @@ def test_answers_shape_the_project(project: Path) -> None:
     for task, paths in TASK_FILES.items():
         for path in paths:
             assert (project / path).exists() == (task in tasks), path
+    if "object_detection" in tasks:
+        dataset = chosen["detection_dataset"]
+        assert answers["detection_dataset"] == dataset
+        experiments = sorted(p.name for p in (project / "configs" / "detection").glob("*.yaml"))
+        assert experiments == [f"{dataset}_pretrained.yaml", "sample.yaml"]
+        sample = yaml.safe_load((project / "configs" / "detection" / "sample.yaml").read_text())
+        assert sample["data"]["class_path"].endswith(
+            f".data.{dataset}.{dataset.capitalize()}DataModule"
+        )
+        assert '"pycocotools>=' in (project / "pyproject.toml").read_text()
     readme = (project / "README.md").read_text()
     assert ("## Object detection" in readme) == ("object_detection" in tasks)
     assert ("## Image classification" in readme) == ("image_classification" in tasks)
