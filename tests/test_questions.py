@@ -26,6 +26,7 @@ def test_every_question_has_help() -> None:
         "team_members",
         "python_version",
         "tasks",
+        "detection_dataset",
         "qa_dataset",
         "logger",
         "wandb_entity",

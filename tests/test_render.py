@@ -52,6 +52,21 @@ ANSWER_SETS = {
         license="none",
         tasks=ALL_TASKS,
         qa_dataset="squad_v1",
+        detection_dataset="coco",
+    ),
+    "csv-detection-kitti-py311": dict(
+        logger="csv",
+        ci=True,
+        python_version="3.11",
+        tasks=["object_detection"],
+        detection_dataset="kitti",
+    ),
+    "tensorboard-detection-coco-py312": dict(
+        logger="tensorboard",
+        ci=False,
+        python_version="3.12",
+        tasks=["object_detection"],
+        detection_dataset="coco",
     ),
     "qa-squad2-wandb-ci-py311": dict(
         logger="wandb",
@@ -66,6 +81,25 @@ FULL_TESTS = {
     "wandb-team4-noci-py312",
     "tensorboard-team2-ci-py312",
     "qa-squad2-wandb-ci-py311",
+    "csv-detection-kitti-py311",
+}
+# Files that belong to one task: rendered exactly when it is chosen.
+TASK_FILES = {
+    "image_classification": ["src/render_test/models/classifier.py", "configs/classification"],
+    "object_detection": [
+        "src/render_test/models/detector.py",
+        "src/render_test/data/kitti.py",
+        "src/render_test/data/coco.py",
+        "src/render_test/metrics/kitti.py",
+        "src/render_test/metrics/coco.py",
+        "configs/detection/sample.yaml",
+    ],
+    "question_answering": [
+        "src/render_test/models/qa.py",
+        "src/render_test/data/squad.py",
+        "src/render_test/metrics/squad.py",
+        "configs/qa/sample.yaml",
+    ],
 }
 # Jinja left in a rendered file; `${{ ... }}` is GitHub Actions syntax, not Jinja.
 LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|\{#")
@@ -133,6 +167,25 @@ def test_answers_shape_the_project(project: Path) -> None:
         sample = (project / "configs" / "qa" / "sample.yaml").read_text()
         version = {"squad_v1": "v1.1", "squad_v2": "v2.0"}[chosen["qa_dataset"]]
         assert f"val_file: dev-{version}.json" in sample
+    assert answers["tasks"] == tasks
+    assert ("detection_dataset" in answers) == ("object_detection" in tasks)
+    for task, paths in TASK_FILES.items():
+        for path in paths:
+            assert (project / path).exists() == (task in tasks), path
+    if "object_detection" in tasks:
+        dataset = chosen["detection_dataset"]
+        assert answers["detection_dataset"] == dataset
+        experiments = sorted(p.name for p in (project / "configs" / "detection").glob("*.yaml"))
+        assert experiments == [f"{dataset}_pretrained.yaml", "sample.yaml"]
+        sample = yaml.safe_load((project / "configs" / "detection" / "sample.yaml").read_text())
+        assert sample["data"]["class_path"].endswith(
+            f".data.{dataset}.{dataset.capitalize()}DataModule"
+        )
+        assert '"pycocotools>=' in (project / "pyproject.toml").read_text()
+    readme = (project / "README.md").read_text()
+    assert ("## Object detection" in readme) == ("object_detection" in tasks)
+    assert ("## Image classification" in readme) == ("image_classification" in tasks)
+    assert ("## Question answering" in readme) == ("question_answering" in tasks)
     logger_package = {"wandb": '"wandb>=', "tensorboard": '"tensorboard>=', "csv": None}
     for logger, requirement in logger_package.items():
         if requirement:
