@@ -173,7 +173,7 @@ def test_answers_shape_the_project(project: Path) -> None:
         for path in paths:
             assert (project / path).exists() == (task in tasks), path
     if "object_detection" in tasks:
-        dataset = chosen["detection_dataset"]
+        dataset = chosen.get("detection_dataset", "kitti")  # the default
         assert answers["detection_dataset"] == dataset
         experiments = sorted(p.name for p in (project / "configs" / "detection").glob("*.yaml"))
         assert experiments == [f"{dataset}_pretrained.yaml", "sample.yaml"]
