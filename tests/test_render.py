@@ -83,6 +83,9 @@ FULL_TESTS = {
     "qa-squad2-wandb-ci-py311",
     "csv-detection-kitti-py311",
 }
+# Answer sets whose full run skips the multi-process (DDP) tests: the same tests run in
+# another full answer set with that task, and each costs about a minute of CI.
+SKIP_DISTRIBUTED = {"wandb-team4-noci-py312", "tensorboard-team2-ci-py312"}
 # Files that belong to one task: rendered exactly when it is chosen.
 TASK_FILES = {
     "image_classification": ["src/render_test/models/classifier.py", "configs/classification"],
@@ -202,5 +205,6 @@ def test_tests_are_collected(project: Path) -> None:
 def test_project_test_suite_passes(project: Path) -> None:
     if project.parent.name not in FULL_TESTS:
         pytest.skip("render, lint and collect only for this answer set")
-    result = run(project, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    deselect = ["-m", "not distributed"] if project.parent.name in SKIP_DISTRIBUTED else []
+    result = run(project, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *deselect)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]

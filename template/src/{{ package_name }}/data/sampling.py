@@ -1,10 +1,12 @@
-"""Shuffling that a resumed run repeats exactly."""
+"""Shuffling that a resumed run repeats exactly, and evaluation that sees each sample once."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
 import torch
+import torch.distributed as dist
+from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 
@@ -34,6 +36,20 @@ class EpochShuffleSampler(Sampler[int]):
         return self.size
 
 
+def evaluation_sampler(dataset: Dataset) -> Sampler[int] | None:
+    """Under DDP, each process validates a disjoint share of the data, with no sample twice.
+
+    Lightning's default distributed sampler pads the last batch with repeated samples so
+    every process gets the same count; that would count those samples twice in the metrics
+    (accuracy, KITTI AP, COCO mAP, SQuAD F1). This sampler does not pad: processes may get one
+    sample more or less, which evaluation (no gradient sync) allows. ``None`` (sequential)
+    in a single process.
+    """
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return None
+    return UnrepeatedDistributedSampler(dataset, shuffle=False)
+
+
 def seeded_loader(
     dataset: Dataset,
     batch_size: int,
@@ -42,12 +58,14 @@ def seeded_loader(
     shuffle: bool = False,
     collate_fn: Callable | None = None,
 ) -> DataLoader:
-    """The DataLoader every DataModule uses: epoch-seeded shuffling, and worker seeds drawn
-    from a generator of its own, not the global one that training draws on."""
+    """The DataLoader every DataModule uses: epoch-seeded shuffling for training, each sample
+    exactly once for evaluation (also under DDP), and worker seeds drawn from a generator of
+    its own, not the global one that training draws on."""
+    sampler = EpochShuffleSampler(len(dataset), seed) if shuffle else evaluation_sampler(dataset)
     return DataLoader(
         dataset,
         batch_size=batch_size,
-        sampler=EpochShuffleSampler(len(dataset), seed) if shuffle else None,
+        sampler=sampler,
         num_workers=num_workers,
         persistent_workers=num_workers > 0,
         collate_fn=collate_fn,
