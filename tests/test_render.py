@@ -179,7 +179,8 @@ def test_answers_shape_the_project(project: Path) -> None:
         dataset = chosen.get("detection_dataset", "kitti")  # the default
         assert answers["detection_dataset"] == dataset
         experiments = sorted(p.name for p in (project / "configs" / "detection").glob("*.yaml"))
-        assert experiments == [f"{dataset}_pretrained.yaml", "sample.yaml"]
+        expected = [f"{dataset}_pretrained.yaml", f"{dataset}_rtdetr.yaml", "sample.yaml"]
+        assert experiments == expected
         sample = yaml.safe_load((project / "configs" / "detection" / "sample.yaml").read_text())
         assert sample["data"]["class_path"].endswith(
             f".data.{dataset}.{dataset.capitalize()}DataModule"
