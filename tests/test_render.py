@@ -89,9 +89,21 @@ SKIP_DISTRIBUTED = {"wandb-team4-noci-py312", "tensorboard-team2-ci-py312"}
 # The answer set whose full run includes the tests marked `compile` (the .pt2 round trip, on
 # the tiny QA model, the quickest to compile); the others deselect them.
 COMPILE_TESTS = "qa-squad2-wandb-ci-py311"
+# The rendered tests that train in subprocesses (comparison, search) do not depend on the
+# logger or the team: they run in one answer set, and are deselected in the others.
+SUBPROCESS_TESTS = [
+    "tests/test_compare.py::test_compare_two_variants_on_the_sample_then_resume",
+    "tests/test_compare.py::test_three_trial_search_on_the_sample",
+]
+SUBPROCESS_TESTS_RUN_IN = "wandb-team4-noci-py312"
 # Files that belong to one task: rendered exactly when it is chosen.
 TASK_FILES = {
-    "image_classification": ["src/render_test/models/classifier.py", "configs/classification"],
+    "image_classification": [
+        "src/render_test/models/classifier.py",
+        "configs/classification",
+        "configs/compare/classification",
+        "configs/search/classification.yaml",
+    ],
     "object_detection": [
         "src/render_test/models/detector.py",
         "src/render_test/data/kitti.py",
@@ -99,12 +111,14 @@ TASK_FILES = {
         "src/render_test/metrics/kitti.py",
         "src/render_test/metrics/coco.py",
         "configs/detection/sample.yaml",
+        "configs/compare/detection",
     ],
     "question_answering": [
         "src/render_test/models/qa.py",
         "src/render_test/data/squad.py",
         "src/render_test/metrics/squad.py",
         "configs/qa/sample.yaml",
+        "configs/compare/qa",
     ],
 }
 # Jinja left in a rendered file; `${{ ... }}` is GitHub Actions syntax, not Jinja.
@@ -166,7 +180,8 @@ def test_answers_shape_the_project(project: Path) -> None:
         assert member.split("<")[1].rstrip(">") in pyproject  # authors carry the emails
     tasks = chosen.get("tasks", ["image_classification"])
     config_dirs = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())["task_config_dirs"]
-    rendered = {p.name for p in (project / "configs").iterdir() if p.name != "debug"}
+    shared = {"debug", "compare", "search"}
+    rendered = {p.name for p in (project / "configs").iterdir() if p.name not in shared}
     assert rendered == {config_dirs["default"][task] for task in tasks}
     assert answers.get("qa_dataset") == chosen.get("qa_dataset")
     if "question_answering" in tasks:
@@ -209,11 +224,14 @@ def test_tests_are_collected(project: Path) -> None:
 def test_project_test_suite_passes(project: Path) -> None:
     if project.parent.name not in FULL_TESTS:
         pytest.skip("render, lint and collect only for this answer set")
-    # AOTInductor's C++ compile takes a minute or more on 2 cores, and each DDP test about a
-    # minute: each runs in one answer set per task only.
+    # AOTInductor's C++ compile takes a minute or more on 2 cores, each DDP test about a
+    # minute, and the comparison / search tests train in subprocesses: each runs in one
+    # answer set per task only.
     skipped = [] if project.parent.name == COMPILE_TESTS else ["compile"]
     if project.parent.name in SKIP_DISTRIBUTED:
         skipped.append("distributed")
     deselect = ["-m", " and ".join(f"not {marker}" for marker in skipped)] if skipped else []
+    if project.parent.name != SUBPROCESS_TESTS_RUN_IN:
+        deselect += [f"--deselect={test}" for test in SUBPROCESS_TESTS]
     result = run(project, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *deselect)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
