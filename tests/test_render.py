@@ -204,6 +204,7 @@ def test_answers_shape_the_project(project: Path) -> None:
             f".data.{dataset}.{dataset.capitalize()}DataModule"
         )
         assert '"pycocotools>=' in (project / "pyproject.toml").read_text()
+    check_team_documents(project, chosen, team, tasks)
     readme = (project / "README.md").read_text()
     assert ("## Object detection" in readme) == ("object_detection" in tasks)
     assert ("## Image classification" in readme) == ("image_classification" in tasks)
@@ -212,6 +213,38 @@ def test_answers_shape_the_project(project: Path) -> None:
     for logger, requirement in logger_package.items():
         if requirement:
             assert (requirement in pyproject) == (chosen["logger"] == logger)
+
+
+def check_team_documents(project: Path, chosen: dict, team: list[str], tasks: list[str]) -> None:
+    """proposal, report and presentation outlines carry the answers they were made from."""
+    names = [member.split(" <")[0] for member in team]
+    documents = {
+        name: (project / "docs" / f"{name}.md").read_text()
+        for name in ("proposal", "report", "presentation")
+    }
+    for text in documents.values():
+        assert text.startswith("# Render Test: ")
+        assert all(name in text for name in names)
+    proposal = documents["proposal"]
+    assert "A PyTorch Lightning project." in proposal  # the description
+    for task, title in (
+        ("image_classification", "Image classification"),
+        ("object_detection", "Object detection"),
+        ("question_answering", "Question answering"),
+    ):
+        assert (f"**{title}:**" in proposal) == (task in tasks)
+    if "object_detection" in tasks:
+        dataset = chosen.get("detection_dataset", "kitti")
+        assert f"configs/detection/{dataset}_pretrained.yaml" in proposal
+        assert ("KITTI 2D AP" in proposal) == (dataset == "kitti")
+    if "question_answering" in tasks:
+        version = {"squad_v1": "v1.1", "squad_v2": "v2.0"}[chosen["qa_dataset"]]
+        assert f"SQuAD {version}" in proposal
+    config_dirs = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())["task_config_dirs"]
+    for task in tasks:
+        folder = config_dirs["default"][task]
+        assert f"analyze --config configs/{folder}/sample.yaml" in documents["report"]
+    assert ("Weights & Biases" in documents["presentation"]) == (chosen["logger"] == "wandb")
 
 
 def test_tests_are_collected(project: Path) -> None:
