@@ -68,11 +68,13 @@ ANSWER_SETS = {
         tasks=["object_detection"],
         detection_dataset="coco",
     ),
+    # Speech recognition rides along here: its full tests (and its wandb audio table) run
+    # without the cost of another whole project.
     "qa-squad2-wandb-ci-py311": dict(
         logger="wandb",
         ci=True,
         python_version="3.11",
-        tasks=["question_answering"],
+        tasks=["question_answering", "speech_recognition"],
         qa_dataset="squad_v2",
     ),
 }
@@ -119,6 +121,14 @@ TASK_FILES = {
         "src/render_test/metrics/squad.py",
         "configs/qa/sample.yaml",
         "configs/compare/qa",
+    ],
+    "speech_recognition": [
+        "src/render_test/models/asr.py",
+        "src/render_test/data/librispeech.py",
+        "src/render_test/metrics/asr.py",
+        "src/render_test/transcript_pages.py",
+        "configs/asr/sample.yaml",
+        "tests/test_asr_model.py",
     ],
 }
 # Jinja left in a rendered file; `${{ ... }}` is GitHub Actions syntax, not Jinja.
@@ -209,6 +219,8 @@ def test_answers_shape_the_project(project: Path) -> None:
     assert ("## Object detection" in readme) == ("object_detection" in tasks)
     assert ("## Image classification" in readme) == ("image_classification" in tasks)
     assert ("## Question answering" in readme) == ("question_answering" in tasks)
+    assert ("## Speech recognition" in readme) == ("speech_recognition" in tasks)
+    assert ('"soundfile>=' in pyproject) == ("speech_recognition" in tasks)
     logger_package = {"wandb": '"wandb>=', "tensorboard": '"tensorboard>=', "csv": None}
     for logger, requirement in logger_package.items():
         if requirement:
