@@ -291,3 +291,25 @@ def test_project_test_suite_passes(project: Path) -> None:
     pytest_command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     result = run(project, *pytest_command, *files, *deselect, timeout=2400)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
+
+
+def _requirement_name(requirement: str) -> str:
+    return re.split(r"[<>=!\[ ;]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_the_test_extra_installs_what_rendered_projects_need(project: Path) -> None:
+    # The rendered test suites run with this interpreter, so every dependency a project
+    # declares (its extras included) must come with this repository's `test` extra.
+    if project.parent.name != "csv-team4-noci-py310":  # every task: the widest set
+        pytest.skip("checked once, on the answer set with every task")
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    rendered = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    own_name = _requirement_name(rendered["name"])
+    needed = {_requirement_name(r) for r in rendered["dependencies"]}
+    for extra in rendered["optional-dependencies"].values():
+        needed |= {_requirement_name(r) for r in extra}
+    ours = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    available = {_requirement_name(r) for r in ours["optional-dependencies"]["test"]}
+    available |= {_requirement_name(r) for r in ours.get("dependencies", [])}
+    missing = needed - available - {own_name, "pre-commit"}  # pre-commit: a git hook tool
+    assert not missing, f"add to the test extra of pyproject.toml: {sorted(missing)}"
