@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
 import torch.distributed as dist
 from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from lightning.pytorch.utilities import rank_zero_info
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 
 
 class EpochShuffleSampler(Sampler[int]):
@@ -36,6 +38,65 @@ class EpochShuffleSampler(Sampler[int]):
 
     def __len__(self) -> int:
         return self.size
+
+
+class BatchOrder(DistributedSampler):
+    """Base of samplers that yield whole batches (lists of indices), such as a length-bucketing
+    one, split across DDP processes batch by batch.
+
+    :func:`seeded_loader` (``batches=``) gives it to the DataLoader as its *sampler*, with
+    ``batch_size=None``. Two Lightning behaviours make that the right place: Lightning calls
+    ``set_epoch`` on a loader's sampler, never on a batch sampler itself (a batch sampler's
+    order would repeat every epoch), and under DDP it wraps any sampler that is not a
+    ``DistributedSampler`` in one that splits samples, which would undo the batching.
+
+    Subclasses return every batch of an epoch from :meth:`all_batches`, the same list in every
+    process (seeded by ``seed`` and the epoch); each process takes every ``world``-th batch.
+    For training (``even``) the list is first extended with batches from its start so that
+    every process runs the same number of steps, as DDP's gradient sync needs; for evaluation
+    each batch is used once, and processes may differ by one batch.
+    """
+
+    def __init__(self, size: int, even: bool, seed: int = 0) -> None:
+        distributed = dist.is_available() and dist.is_initialized()
+        world, rank = (dist.get_world_size(), dist.get_rank()) if distributed else (1, 0)
+        super().__init__(range(size), num_replicas=world, rank=rank, shuffle=even, seed=seed)
+        self.even = even
+
+    def all_batches(self) -> list[list[int]]:
+        raise NotImplementedError
+
+    def batch_count(self) -> int:
+        """The length of :meth:`all_batches`."""
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[list[int]]:
+        batches = self.all_batches()
+        if self.num_replicas > 1:
+            if self.even and batches:
+                short = -len(batches) % self.num_replicas
+                batches = batches + (batches * math.ceil(short / len(batches)))[:short]
+            batches = batches[self.rank :: self.num_replicas]
+        return iter(batches)
+
+    def __len__(self) -> int:
+        total = self.batch_count()
+        if self.even:
+            return math.ceil(total / self.num_replicas)
+        return len(range(self.rank, total, self.num_replicas))
+
+
+class _Batches(Dataset):
+    """``dataset`` read a batch at a time: ``[dataset[i] for i in indices]``."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __getitem__(self, indices: list[int]) -> list[Any]:
+        return [self.dataset[i] for i in indices]
+
+    def __len__(self) -> int:
+        return len(self.dataset)
 
 
 def evaluation_sampler(dataset: Dataset) -> Sampler[int] | None:
@@ -84,6 +145,7 @@ def seeded_loader(
     shuffle: bool = False,
     collate_fn: Callable | None = None,
     prefetch_factor: int | None = None,
+    batches: BatchOrder | None = None,
 ) -> DataLoader:
     """The DataLoader every DataModule uses: epoch-seeded shuffling for training, each sample
     exactly once for evaluation (also under DDP), and worker seeds drawn from a generator of
@@ -91,13 +153,19 @@ def seeded_loader(
 
     ``num_workers`` None picks :func:`default_workers`; workers persist across epochs, memory
     is pinned for GPU copies, and each worker keeps ``prefetch_factor`` batches ready (torch's
-    default, 2, when None).
+    default, 2, when None). ``batches`` replaces the sampling by a :class:`BatchOrder` that
+    forms the batches itself (``batch_size`` then only informs).
     """
     workers = default_workers() if num_workers is None else num_workers
     if num_workers is None and workers not in _reported:
         _reported.add(workers)
         rank_zero_info(f"DataLoader: {workers} worker processes (from this machine's CPUs).")
-    sampler = EpochShuffleSampler(len(dataset), seed) if shuffle else evaluation_sampler(dataset)
+    if batches is not None:
+        dataset, sampler, batch_size = _Batches(dataset), batches, None
+    elif shuffle:
+        sampler = EpochShuffleSampler(len(dataset), seed)
+    else:
+        sampler = evaluation_sampler(dataset)
     return DataLoader(
         dataset,
         batch_size=batch_size,
