@@ -13,24 +13,22 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable, Mapping
-from typing import TypeVar
-
-T = TypeVar("T")
+from typing import Any
 
 
 def alternate(
-    runs: Mapping[str, Callable[[], T]], rounds: int, warmup: int = 1
-) -> dict[str, list[T]]:
+    runs: Mapping[str, Callable[[], Any]], rounds: int, warmup: int = 1
+) -> dict[str, list[Any]]:
     """Call every run once per round for ``warmup + rounds`` rounds; keep the last ``rounds``.
 
     Round ``i`` starts at the ``i``-th run (modulo their number) and goes on in the given
-    order, so each run goes first, and follows each other, equally often. Returns what each
+    order, so each run goes first equally often. Returns what each
     run returned in the kept rounds, by name, in round order.
     """
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, got {rounds}")
     names = list(runs)
-    results: dict[str, list[T]] = {name: [] for name in names}
+    results: dict[str, list[Any]] = {name: [] for name in names}
     for index in range(warmup + rounds):
         shift = index % len(names)
         for name in names[shift:] + names[:shift]:
