@@ -22,8 +22,8 @@ def alternate(
     """Call every run once per round for ``warmup + rounds`` rounds; keep the last ``rounds``.
 
     Round ``i`` starts at the ``i``-th run (modulo their number) and goes on in the given
-    order, so each run goes first equally often. Returns what each
-    run returned in the kept rounds, by name, in round order.
+    order, so each run goes first equally often. Returns what each run returned in the kept
+    rounds, by name, in round order.
     """
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, got {rounds}")
