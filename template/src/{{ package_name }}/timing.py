@@ -1,0 +1,51 @@
+"""Side-by-side timing: the one loop behind every benchmark that compares ways of doing the
+same work (``benchmark.py``, ``profiling.py``).
+
+Two timings taken one after the other on a shared machine differ by more than the effect
+measured: a neighbour starts a job, the CPU clocks down, the page cache fills. So the ways
+being compared are alternated round by round, each round in another order, after warm-up
+rounds that are not kept (first calls compile, allocate and fill caches); the benchmarks then
+compare the medians, which one disturbed round does not move.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+
+def alternate(
+    runs: Mapping[str, Callable[[], Any]], rounds: int, warmup: int = 1
+) -> dict[str, list[Any]]:
+    """Call every run once per round for ``warmup + rounds`` rounds; keep the last ``rounds``.
+
+    Round ``i`` starts at the ``i``-th run (modulo their number) and goes on in the given
+    order, so each run goes first equally often. Returns what each run returned in the kept
+    rounds, by name, in round order.
+    """
+    if rounds < 1:
+        raise ValueError(f"rounds must be at least 1, got {rounds}")
+    names = list(runs)
+    results: dict[str, list[Any]] = {name: [] for name in names}
+    for index in range(warmup + rounds):
+        shift = index % len(names)
+        for name in names[shift:] + names[:shift]:
+            result = runs[name]()
+            if index >= warmup:
+                results[name].append(result)
+    return results
+
+
+def milliseconds_per_call(function: Callable[[], object], calls: int) -> float:
+    """The mean wall time of ``calls`` calls of ``function``, in milliseconds."""
+    start = time.perf_counter()
+    for _ in range(calls):
+        function()
+    return 1000 * (time.perf_counter() - start) / calls
+
+
+def medians(results: Mapping[str, list[float]]) -> dict[str, float]:
+    """The median of each run's times."""
+    return {name: statistics.median(values) for name, values in results.items()}
