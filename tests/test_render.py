@@ -105,6 +105,7 @@ COMPILE_TESTS = "qa-squad2-wandb-ci-py311"
 SUBPROCESS_TESTS = [
     "tests/test_compare.py::test_compare_two_variants_on_the_sample_then_resume",
     "tests/test_compare.py::test_three_trial_search_on_the_sample",
+    "tests/test_compare.py::test_two_fold_compare_reports_mean_and_std_per_variant",
 ]
 SUBPROCESS_TESTS_RUN_IN = "wandb-team4-noci-py312"
 # Files that belong to one task: rendered exactly when it is chosen.
