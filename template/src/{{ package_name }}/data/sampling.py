@@ -87,12 +87,18 @@ class BatchOrder(DistributedSampler):
 
 
 class _Batches(Dataset):
-    """``dataset`` read a batch at a time: ``[dataset[i] for i in indices]``."""
+    """``dataset`` read a batch at a time: ``[dataset[i] for i in indices]``.
+
+    A single index gives a batch of one: Lightning's ``overfit_batches`` swaps the loader's
+    sampler for a plain sequential one, which yields indices, not batches.
+    """
 
     def __init__(self, dataset: Dataset) -> None:
         self.dataset = dataset
 
-    def __getitem__(self, indices: list[int]) -> list[Any]:
+    def __getitem__(self, indices: int | list[int]) -> list[Any]:
+        if isinstance(indices, int):
+            return [self.dataset[indices]]
         return [self.dataset[i] for i in indices]
 
     def __len__(self) -> int:
