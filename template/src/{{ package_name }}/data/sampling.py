@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -40,7 +41,7 @@ class EpochShuffleSampler(Sampler[int]):
         return self.size
 
 
-class BatchOrder(DistributedSampler):
+class BatchOrder(DistributedSampler, ABC):
     """Base of samplers that yield whole batches (lists of indices), such as a length-bucketing
     one, split across DDP processes batch by batch.
 
@@ -63,12 +64,13 @@ class BatchOrder(DistributedSampler):
         super().__init__(range(size), num_replicas=world, rank=rank, shuffle=even, seed=seed)
         self.even = even
 
+    @abstractmethod
     def all_batches(self) -> list[list[int]]:
-        raise NotImplementedError
+        """Every batch of this epoch, the same list in every process."""
 
+    @abstractmethod
     def batch_count(self) -> int:
-        """The length of :meth:`all_batches`."""
-        raise NotImplementedError
+        """The length of :meth:`all_batches`, without forming the batches."""
 
     def __iter__(self) -> Iterator[list[int]]:
         batches = self.all_batches()
