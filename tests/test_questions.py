@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import keyword
+import re
 import sys
 from pathlib import Path
 
@@ -44,6 +47,61 @@ def test_reserved_names_cover_this_pythons_standard_library() -> None:
     assert {"torch", "lightning", "timm", "transformers", "torchvision"} <= reserved
 
 
+# Distributions whose import names differ from their names, for when they are not installed
+# here (installed ones are read from their metadata).
+IMPORT_NAMES = {
+    "pillow": {"PIL"},
+    "scikit-learn": {"sklearn"},
+    "pyyaml": {"yaml"},
+    "pre-commit": {"pre_commit"},
+    "pytest": {"pytest", "py"},
+    "pytest-xdist": {"xdist"},
+    "matplotlib": {"matplotlib", "mpl_toolkits", "pylab"},
+    "torch": {"torch", "functorch", "torchgen"},
+    "setuptools": {"setuptools", "pkg_resources"},
+}
+# Top-level folders some wheels install that hold no Python (soundfile's license notes): a
+# package of that name shadows nothing.
+NOT_MODULES = {"licensing"}
+REQUIREMENT = re.compile(r'"([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*[<>=!~]')
+
+
+def _normalized(distribution: str) -> str:
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+def _import_names(distribution: str) -> set[str]:
+    installed: set[str] = set()
+    for name, owners in importlib.metadata.packages_distributions().items():
+        if distribution in {_normalized(owner) for owner in owners}:
+            installed.add(name)
+    names = installed or IMPORT_NAMES.get(distribution, {distribution.replace("-", "_")})
+    return {name for name in names if not name.startswith("_") and name not in NOT_MODULES}
+
+
+def test_reserved_names_cover_every_dependency_of_the_rendered_project() -> None:
+    # Every requirement of every task, logger and extra (and the build's), as written in the
+    # template: a dependency added there without its import name here fails this test.
+    text = (REPO_ROOT / "template" / "pyproject.toml.jinja").read_text()
+    distributions = {_normalized(match[1]) for match in REQUIREMENT.finditer(text)}
+    assert {"torch", "soundfile", "pycocotools", "optuna", "peft", "setuptools"} <= distributions
+    reserved = set(QUESTIONS["reserved_package_names"]["default"])
+    missing = {
+        f"{distribution}: {sorted(_import_names(distribution) - reserved)}"
+        for distribution in sorted(distributions)
+        if _import_names(distribution) - reserved
+    }
+    assert not missing, sorted(missing)
+
+
+def test_python_keywords_are_refused_but_soft_keywords_are_not() -> None:
+    refused = set(QUESTIONS["python_keywords"]["default"])
+    # Lower-case only: the package name pattern already refuses False, None and True.
+    assert refused == {word for word in keyword.kwlist if word.islower()}
+    # Soft keywords are keywords only inside match / type statements: `import match` works.
+    assert not refused & set(keyword.softkwlist)
+
+
 def test_package_name_is_derived_from_the_project_name(template_repo: Path, tmp_path: Path) -> None:
     out = render(template_repo, tmp_path / "p", project_name="Pedestrian Detection on KITTI!")
     answers = yaml.safe_load((out / ".copier-answers.yml").read_text())
@@ -54,6 +112,8 @@ def test_package_name_is_derived_from_the_project_name(template_repo: Path, tmp_
 INVALID = [
     ({"package_name": "torch"}, "would shadow"),
     ({"package_name": "json"}, "would shadow"),
+    ({"package_name": "soundfile"}, "would shadow"),
+    ({"package_name": "class"}, 'is a Python keyword.*e.g. "class_project"'),
     ({"package_name": "3d_vision"}, "is not a valid package name"),
     ({"package_name": "My-Project"}, "is not a valid package name"),
     ({"project_name": "   "}, "at least one letter"),
