@@ -194,6 +194,21 @@ def test_ruff_is_clean(project: Path) -> None:
         assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_gitignore_keeps_secrets_weights_and_outputs_out(project: Path, tmp_path: Path) -> None:
+    # check-ignore needs a repository: an empty one holding the rendered .gitignore.
+    run(tmp_path, "git", "init", "-q")
+    (tmp_path / ".gitignore").write_text((project / ".gitignore").read_text())
+    ignored = [
+        ".env", ".env.local", ".env.production.local", "prod.env", ".envrc",
+        "exports/detection/python_part.pt", "weights/model.pth", "hub/model.safetensors",
+        "outputs/predictions.json", "logs/run/version_0/checkpoints/last.ckpt", "model.onnx",
+        "data/kitti/label_2/000000.txt",
+    ]  # fmt: skip
+    kept = [".env.example", "configs/classification/sample.yaml", "src/render_test/cli.py"]
+    result = run(tmp_path, "git", "check-ignore", "--no-index", "--", *ignored, *kept)
+    assert sorted(result.stdout.split()) == sorted(ignored), result.stdout + result.stderr
+
+
 def test_answers_shape_the_project(project: Path) -> None:
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     chosen = ANSWER_SETS[project.parent.name]
