@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..errors import UserError
 
-class DataValidationError(ValueError):
+
+class DataValidationError(UserError, ValueError):
     """Raised once, up front, with every problem found in a data set (not only the first).
 
     Attributes:
