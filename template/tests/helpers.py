@@ -10,28 +10,29 @@ class SimulatedCrash(RuntimeError):
     """Stands in for a killed process (power cut, preemption, out of memory)."""
 
 
-class CrashAtStep(Callback):
-    """Raises before training batch ``step`` (counted over the whole run), after the
-    checkpoint of the last finished epoch, and after the rows logged since then."""
+class StopAtStep(Callback):
+    """Raises :meth:`error` before training batch ``step`` (counted over the whole run)."""
 
     def __init__(self, step: int = 1) -> None:
         self.step = step
+
+    def error(self) -> BaseException:
+        return SimulatedCrash(f"simulated crash at step {self.step}")
 
     def on_train_batch_start(
         self, trainer: L.Trainer, pl_module: L.LightningModule, batch: object, batch_idx: int
     ) -> None:
         if trainer.global_step == self.step:
-            raise SimulatedCrash(f"simulated crash at step {self.step}")
+            raise self.error()
 
 
-class InterruptAtStep(Callback):
-    """Raises KeyboardInterrupt, as Ctrl-C does, before training batch ``step``."""
+class CrashAtStep(StopAtStep):
+    """A crash before training batch ``step``: after the checkpoint of the last finished
+    epoch, and after the rows logged since then."""
 
-    def __init__(self, step: int = 1) -> None:
-        self.step = step
 
-    def on_train_batch_start(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: object, batch_idx: int
-    ) -> None:
-        if trainer.global_step == self.step:
-            raise KeyboardInterrupt
+class InterruptAtStep(StopAtStep):
+    """Ctrl-C before training batch ``step``."""
+
+    def error(self) -> BaseException:
+        return KeyboardInterrupt()
