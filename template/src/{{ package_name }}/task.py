@@ -1,0 +1,101 @@
+"""The task protocol: everything the task-agnostic core asks of a task, in one place.
+
+The core (``cli``, ``export``, ``benchmark``, ``demo``, ``analyze``, ``score``, the sample
+writer, ...) never names a task. Each task package under ``tasks/`` builds one :class:`Task`
+and the generated ``tasks/__init__.py`` lists the tasks this project was made with. The core
+finds the task of a LightningModule or a DataModule by ``isinstance``
+(:func:`~tasks.for_module`, :func:`~tasks.for_datamodule`), so a student's subclass
+(``class MyDetector(ObjectDetector)``) is exported, demoed and analysed like its parent.
+
+How to add a task: make ``tasks/<name>/`` with its DataModule, LightningModule and sample
+writer; fill the fields of :class:`Task` it supports (a field left at its default means "not
+offered", and the command that needs it says so); add ``configs/<name>/sample.yaml``; list the
+package in ``tasks/__init__.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import lightning as L
+
+
+@dataclass(frozen=True)
+class Link:
+    """A value LightningCLI copies between the DataModule's and the model's arguments.
+
+    ``source`` and ``target`` are config keys (``data.vocab_size``, ``model.init_args.x``);
+    ``apply_on`` is ``"parse"`` (copied from the config) or ``"instantiate"`` (read from the
+    built source object, e.g. a vocabulary found by scanning the data).
+    """
+
+    source: str
+    target: str
+    apply_on: str = "parse"
+
+
+# --- export (export.py, benchmark.py) ----------------------------------------------------------
+
+
+class ExportSpec:
+    """Placeholder: how a task's model is exported, fed, checked and scored."""
+
+
+# --- demo (demo.py) ----------------------------------------------------------------------------
+
+
+class DemoSpec:
+    """Placeholder: how a task's model answers a demo request, and the demo's page."""
+
+
+# --- analysis (analyze.py) ---------------------------------------------------------------------
+
+
+class Analysis:
+    """Placeholder: what a task's data-set analysis returns."""
+
+
+# --- sample data (data/samples.py) -------------------------------------------------------------
+
+
+class SampleSpec:
+    """Placeholder: the sample data sets a task can write in their official format."""
+
+
+# --- the task ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task of the project, as the core sees it.
+
+    Attributes:
+        name: the task's folder under ``configs/`` and ``tasks/`` (e.g. ``"detection"``).
+        module_class: its LightningModule; subclasses belong to the task too.
+        datamodule_classes: its DataModules (one per data-set format).
+        links: the arguments LightningCLI copies between its DataModule and model.
+        export: how its model is exported (None: export is not offered).
+        demo: how its model is demoed (None: no demo).
+        analyze: the data-set analysis of one of its DataModules (None: none).
+        samples: its sample data sets (None: none).
+        score_commands: functions adding a ``score`` sub-command each (official file formats).
+    """
+
+    name: str
+    module_class: type[L.LightningModule]
+    datamodule_classes: tuple[type[L.LightningDataModule], ...]
+    links: tuple[Link, ...] = ()
+    export: ExportSpec | None = None
+    demo: DemoSpec | None = None
+    analyze: Callable[[Any], Analysis] | None = None
+    samples: SampleSpec | None = None
+    score_commands: tuple[Callable[[Any], argparse.ArgumentParser], ...] = ()
+
+    def owns_module(self, module: object) -> bool:
+        return isinstance(module, self.module_class)
+
+    def owns_datamodule(self, datamodule: object) -> bool:
+        return isinstance(datamodule, self.datamodule_classes)

@@ -1,0 +1,3 @@
+"""Placeholder, filled by the demo step: how this task's model is demoed."""
+
+DEMO = None
