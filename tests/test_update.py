@@ -123,7 +123,8 @@ def test_update_across_the_task_folder_move_keeps_a_team_edit(tmp_path: Path) ->
     project = copy_at_latest_tag(template, tmp_path / "project")
     old = project / "src" / "update_test" / "models" / "classifier.py"
     edit = "# Our attention block: added by the team before the update.\n"
-    old.write_text(old.read_text().replace("class ImageClassifier(", edit + "class ImageClassifier(", 1))
+    marker = "class ImageClassifier("
+    old.write_text(old.read_text().replace(marker, edit + marker, 1))
     git(project, "commit", "-q", "-am", "team edit")
 
     # The template as it is now, released as v0.2.0 (the version of the move).

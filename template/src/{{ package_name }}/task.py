@@ -4,8 +4,8 @@ The core (``cli``, ``export``, ``benchmark``, ``demo``, ``analyze``, ``score``, 
 writer, ...) never names a task. Each task package under ``tasks/`` builds one :class:`Task`
 and the generated ``tasks/__init__.py`` lists the tasks this project was made with. The core
 finds the task of a LightningModule or a DataModule by ``isinstance``
-(:func:`~tasks.for_module`, :func:`~tasks.for_datamodule`), so a student's subclass
-(``class MyDetector(ObjectDetector)``) is exported, demoed and analysed like its parent.
+(:func:`~tasks.for_module`, :func:`~tasks.for_datamodule`), so a student's subclass of a
+task's LightningModule is exported, demoed and analysed like its parent.
 
 How to add a task: make ``tasks/<name>/`` with its DataModule, LightningModule and sample
 writer; fill the fields of :class:`Task` it supports (a field left at its default means "not
