@@ -18,7 +18,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import lightning as L
 
@@ -47,8 +48,41 @@ class ExportSpec:
 # --- demo (demo.py) ----------------------------------------------------------------------------
 
 
+class TimedPredictor(Protocol):
+    """The predictor a demo page calls: ``predictor(*request)`` answers one request, and
+    ``predictor.last`` is that request's latency as text (``"12.3 ms"``)."""
+
+    last: str
+
+    def __call__(self, *request: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
 class DemoSpec:
-    """Placeholder: how a task's model answers a demo request, and the demo's page."""
+    """How a task's model answers demo requests, and the task's page of the Gradio app.
+
+    A request is a tuple of the predictor's arguments: ``(image,)``, ``(context, question)``,
+    ``(audio,)``. ``demo.py`` wraps the predictor in a timer and builds the app around the page.
+
+    Attributes:
+        predictor: ``(module, data settings) -> predict``; ``predict(*request)`` is the answer.
+            The data settings are the DataModule's arguments (``export.json``'s ``data``, e.g.
+            the tokenizer, or ``root`` from ``--data-root``).
+        page: ``(predictor, latency box) -> None``: adds the task's inputs and outputs to the
+            open ``gradio.Blocks`` and wires them to the predictor; each answer also puts
+            ``predictor.last`` in the latency box. Imports gradio inside (an optional extra).
+        requests: a folder (or file) of inputs -> its requests for ``--realtime``, decoded up
+            front so that the latency measured is the model's.
+        inputs: what ``requests`` reads, in words, for the message when it finds too few.
+        measures: ``(requests, seconds) -> {name: value}``: numbers of the task's own that the
+            real-time report adds (e.g. seconds of speech heard per second); None: none.
+    """
+
+    predictor: Callable[[Any, dict], Callable[..., Any]]
+    page: Callable[[TimedPredictor, Any], None]
+    requests: Callable[[Path], list[tuple]]
+    inputs: str
+    measures: Callable[[list[tuple], float], dict[str, float]] | None = None
 
 
 # --- analysis (analyze.py) ---------------------------------------------------------------------
