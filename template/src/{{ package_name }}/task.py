@@ -19,9 +19,12 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import lightning as L
+
+if TYPE_CHECKING:  # matplotlib loads slowly; only the analysis draws
+    from matplotlib.figure import Figure
 
 
 @dataclass(frozen=True)
@@ -88,15 +91,50 @@ class DemoSpec:
 # --- analysis (analyze.py) ---------------------------------------------------------------------
 
 
+# (heading, column names, rows): one Markdown table of a summary.
+Table = tuple[str, list[str], list[list[Any]]]
+
+
+@dataclass
 class Analysis:
-    """Placeholder: what a task's data-set analysis returns."""
+    """What a task's data-set analysis found: a title, tables, figures and the numbers behind.
+
+    A task's ``analyze(datamodule) -> Analysis`` counts over the splits its DataModule uses
+    (with the slide charts and statistics of ``charts.py``); ``analyze.py`` writes the result.
+
+    Attributes:
+        title: heading of ``summary.md``.
+        numbers: JSON-serialisable counts and statistics (``summary.json``; tests read them).
+        tables: (heading, column names, rows) for ``summary.md``, in order.
+        figures: (file stem, matplotlib figure) pairs, saved as ``<stem>.png`` and embedded.
+    """
+
+    title: str
+    numbers: dict[str, Any]
+    tables: list[Table]
+    figures: list[tuple[str, Figure]]
 
 
 # --- sample data (data/samples.py) -------------------------------------------------------------
 
 
+@dataclass(frozen=True)
 class SampleSpec:
-    """Placeholder: the sample data sets a task can write in their official format."""
+    """The small data sets a task writes in their official on-disk format (``data/samples.py``).
+
+    The task's DataModules read them through the same code as a team's real data; the sample
+    configs and the tests run on them.
+
+    Attributes:
+        writers: data-set name (the argument of ``python -m <package>.data.samples``, e.g.
+            ``"kitti-shapes"``) -> its writer, called as ``writer(root, per_class=None)``;
+            it refuses a non-empty ``root`` and returns the folder it wrote.
+        per_class: what ``--per-class`` limits for these writers, for ``--help`` (e.g.
+            ``"images per class"``).
+    """
+
+    writers: dict[str, Callable[..., Path]]
+    per_class: str = "items per class"
 
 
 # --- the task ----------------------------------------------------------------------------------
