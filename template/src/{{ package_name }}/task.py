@@ -128,13 +128,26 @@ class SampleSpec:
     Attributes:
         writers: data-set name (the argument of ``python -m <package>.data.samples``, e.g.
             ``"kitti-shapes"``) -> its writer, called as ``writer(root, per_class=None)``;
-            it refuses a non-empty ``root`` and returns the folder it wrote.
+            it refuses a non-empty ``root`` (:func:`new_sample_folder`) and returns the folder.
         per_class: what ``--per-class`` limits for these writers, for ``--help`` (e.g.
             ``"images per class"``).
     """
 
     writers: dict[str, Callable[..., Path]]
     per_class: str = "items per class"
+
+
+def new_sample_folder(root: str | Path) -> Path:
+    """``root`` as a Path, for a sample writer to fill: one that holds files already is refused,
+    so that a writer never mixes its files into a team's data.
+
+    Raises:
+        FileExistsError: when ``root`` exists and is not empty.
+    """
+    root = Path(root)
+    if root.exists() and any(root.iterdir()):
+        raise FileExistsError(f"{root} is not empty; remove it or choose another folder.")
+    return root
 
 
 # --- the task ----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ...task import SampleSpec
+from ...task import SampleSpec, new_sample_folder
 
 
 def write_digits_imagefolder(
@@ -35,9 +35,7 @@ def write_digits_imagefolder(
     """
     from sklearn.datasets import load_digits  # the images ship inside scikit-learn
 
-    root = Path(root)
-    if root.exists() and any(root.iterdir()):
-        raise FileExistsError(f"{root} is not empty; remove it or choose another folder.")
+    root = new_sample_folder(root)
     digits = load_digits()
     # The scans hold values 0..16; stretch them to the full 8-bit range of a PNG.
     images = (digits.images * (255.0 / 16.0)).round().astype(np.uint8)

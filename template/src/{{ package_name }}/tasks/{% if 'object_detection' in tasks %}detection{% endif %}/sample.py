@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ...task import SampleSpec
+from ...task import SampleSpec, new_sample_folder
 
 
 def _draw_shape(
@@ -133,9 +133,7 @@ def write_shapes_kitti(
     Returns:
         ``root`` as a Path.
     """
-    root = Path(root)
-    if root.exists() and any(root.iterdir()):
-        raise FileExistsError(f"{root} is not empty; remove it or choose another folder.")
+    root = new_sample_folder(root)
     if per_class is not None:
         n_training = max(4, per_class * len(KITTI_SAMPLE_CLASSES) // 2)
         n_testing = min(n_testing, 4)
@@ -199,9 +197,7 @@ def write_shapes_coco(
     Returns:
         ``root`` as a Path.
     """
-    root = Path(root)
-    if root.exists() and any(root.iterdir()):
-        raise FileExistsError(f"{root} is not empty; remove it or choose another folder.")
+    root = new_sample_folder(root)
     if per_class is not None:
         n_train = max(4, per_class * len(KITTI_SAMPLE_CLASSES) // 2)
         n_val = max(2, n_train // 3)

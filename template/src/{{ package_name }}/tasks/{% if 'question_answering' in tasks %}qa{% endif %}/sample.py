@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...task import SampleSpec
+from ...task import SampleSpec, new_sample_folder
 
 # Made-up towns, each described by one paragraph built from these parts. A paragraph names
 # the town's river, founder, founding year, trade and mayor; some leave out the founding
@@ -132,9 +132,7 @@ def write_squad_sample(
     """
     if version not in ("v1", "v2"):
         raise ValueError(f"version must be 'v1' or 'v2', got {version!r}")
-    root = Path(root)
-    if root.exists() and any(root.iterdir()):
-        raise FileExistsError(f"{root} is not empty; remove it or choose another folder.")
+    root = new_sample_folder(root)
     root.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     sizes = {"train": train_paragraphs, "dev": dev_paragraphs}

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ...task import SampleSpec
+from ...task import SampleSpec, new_sample_folder
 
 # A "tone alphabet": every letter is a chord of one low and one high tone (as telephone keys
 # are), letters are separated by short pauses and words by longer ones, so that letters are
@@ -77,9 +77,7 @@ def write_librispeech_sample(
     Returns:
         ``root`` as a Path.
     """
-    root = Path(root)
-    if root.exists() and any(root.iterdir()):
-        raise FileExistsError(f"{root} is not empty; remove it or choose another folder.")
+    root = new_sample_folder(root)
     rng = np.random.default_rng(seed)
     count = min(utterances_per_chapter, per_class or utterances_per_chapter)
     for split, (speakers, chapters, noise) in _SPEECH_SPLITS.items():
