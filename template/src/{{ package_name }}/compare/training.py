@@ -91,7 +91,7 @@ def _read_result(name: str, run_name: str, command: str, profiled: bool = True) 
 def _child_environment() -> dict[str, str]:
     """The environment of a run: this package importable even when it is not installed."""
     env = dict(os.environ)
-    source = str(Path(__file__).resolve().parents[1])
+    source = str(Path(__file__).resolve().parents[2])  # src/, above the package
     env["PYTHONPATH"] = os.pathsep.join(p for p in (source, env.get("PYTHONPATH")) if p)
     return env
 
