@@ -16,11 +16,14 @@ package in ``tasks/__init__.py``.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import lightning as L
+
+if TYPE_CHECKING:
+    from torch import Tensor, nn
 
 
 @dataclass(frozen=True)
@@ -40,8 +43,65 @@ class Link:
 # --- export (export.py, benchmark.py) ----------------------------------------------------------
 
 
+@dataclass(frozen=True)
 class ExportSpec:
-    """Placeholder: how a task's model is exported, fed, checked and scored."""
+    """How a task's model is exported, fed, checked, scored and benchmarked.
+
+    The export writes only the part of the LightningModule that is one forward pass of
+    tensors (``network``); the rest (pre- and post-processing, metric, prediction files) stays
+    in Python and runs around the export's runtime once ``attach`` has put it in place. Each
+    callable takes the LightningModule, so a subclass with other sizes exports too.
+
+    Attributes:
+        network: the part of the module that is exported (tensors in, tensors out).
+        inputs: the network's inputs for the first ``count`` samples of a validation batch
+            (``(module, batch, count)``), by name.
+        dynamic_axes: for each input, its dynamic axes (axis index -> ``torch.export.Dim``).
+        output_names: the names of the network's outputs, in order.
+        attach: puts an export's runtime (tensors in, a tuple of tensors out) in the place of
+            ``network`` inside the module.
+        metric: the validation metric (as logged by the module) reported per export.
+        higher_is_better: the metric's direction (False for an error rate such as WER).
+        atol, rtol: the tolerance of an fp32 export: ``|export - eager| <= atol + rtol *
+            max|eager|`` for every output, at batch 1 and batch 3.
+        int8: whether dynamic int8 quantisation is offered (transformer models).
+        int8_max_drop: the most the metric may drop with int8 (in the metric's units).
+        fusion: for a transformer that ONNX Runtime's optimiser knows, its arguments
+            (``model_type``, ``num_heads``, ``hidden_size``): the fused fp32 export is offered.
+        refuse: why a module of this task cannot be exported (None: it can), e.g. a model
+            family whose inference is not one forward pass.
+        onnx_translations: the ONNX translations of the task's own operators
+            (``torch.library`` custom ops -> onnxscript functions), built when exporting.
+        steps_per_second: for inputs along time (audio), their steps per second on axis 1:
+            the inference benchmark then measures given lengths in seconds.
+        also_report: further validation metrics reported per export (not judged).
+        latency_targets: the inference benchmark's targets, ``{runtime: (reference, ratio)}``:
+            the runtime's median latency should be at most ``ratio`` x the reference's.
+        benchmark_notes: a line the inference benchmark prints when it measured a runtime.
+        benchmarks: the task's own ``benchmark`` sub-commands: functions
+            ``add_benchmark_command(commands)`` that add one and set ``run``, a function of
+            the parsed arguments that prints and returns the JSON-ready result.
+    """
+
+    network: Callable[[Any], nn.Module]
+    inputs: Callable[[Any, dict, int], dict[str, Tensor]]
+    dynamic_axes: Callable[[Any], dict[str, dict[int, Any]]]
+    output_names: Callable[[Any], list[str]]
+    attach: Callable[[Any, nn.Module], None]
+    metric: Callable[[Any], str]
+    higher_is_better: bool = True
+    atol: float = 1e-4
+    rtol: float = 1e-3
+    int8: bool = False
+    int8_max_drop: float = 1.0
+    fusion: Callable[[Any], dict[str, Any]] | None = None
+    refuse: Callable[[Any], str | None] | None = None
+    onnx_translations: Callable[[], dict] | None = None
+    steps_per_second: int | None = None
+    also_report: tuple[str, ...] = ()
+    latency_targets: Mapping[str, tuple[str, float]] = field(default_factory=dict)
+    benchmark_notes: Mapping[str, str] = field(default_factory=dict)
+    benchmarks: tuple[Callable[[Any], argparse.ArgumentParser], ...] = ()
 
 
 # --- demo (demo.py) ----------------------------------------------------------------------------
