@@ -4,9 +4,9 @@
   exporter (``torch.onnx.export(dynamo=True)``), run by ONNX Runtime (:func:`export_onnx`);
 - ``model.pt2``: a ``torch.export`` program compiled ahead of time by AOTInductor
   (:func:`export_pt2`), loaded with ``torch._inductor.aoti_load_package``;
-- ``model.fused.onnx``: ONNX Runtime's transformer optimiser applied to the TorchScript
-  exporter's graph (:func:`export_fused`);
-- ``model.int8.onnx``: dynamic int8 quantisation of an fp32 ONNX model (:func:`export_int8`).
+The fused fp32 and int8 ONNX models of transformers are written by ``transformer_onnx.py``,
+a module that only projects with a task that offers them hold (its ``ExportSpec.fused`` and
+``int8`` call it).
 
 Nothing here knows a task: the network, its example inputs and dynamic axes come from the
 task's :class:`~.task.ExportSpec`. ``export.py`` verifies every file written here.
@@ -14,7 +14,6 @@ task's :class:`~.task.ExportSpec`. ``export.py`` verifies every file written her
 
 from __future__ import annotations
 
-import copy
 import os
 import shutil
 from pathlib import Path
@@ -34,8 +33,6 @@ FILES = {
     "int8": "model.int8.onnx",
 }
 MAX_BATCH = 1024
-# The opset of the fused export: the newest the TorchScript exporter writes.
-FUSED_OPSET = 17
 
 
 class ExportError(UserError, RuntimeError):
@@ -183,98 +180,3 @@ def export_pt2(network: nn.Module, inputs: dict, dynamic: dict, path: Path) -> N
             "named above could not be traced or compiled. Fallbacks: --formats onnx; or fix "
             "the data-dependent control flow that torch.export names."
         ) from error
-
-
-def export_fused(
-    network: nn.Module, inputs: dict, names: list, path: Path, fusion: dict[str, Any]
-) -> dict[str, int]:
-    """An fp32 ONNX transformer with ONNX Runtime's fusions; returns the fused operators' counts.
-
-    ONNX Runtime's transformer optimiser fuses attention (Q, K, V projections, scores, mask,
-    softmax and context: one ``Attention`` operator), the embeddings with their layer norm,
-    each residual with its layer norm and each bias with its GELU, by matching the operators
-    the TorchScript exporter (``dynamo=False``) writes for a model with eager attention. The
-    dynamo exporter's graph gets only the layer-norm and GELU fusions: its attention (eager or
-    SDPA) is spelled with other shape operators that the optimiser's patterns do not match, so
-    this export is traced again, by the TorchScript exporter, from a copy of the model switched
-    to eager attention (the same arithmetic as SDPA). Raises ``ExportError`` when the export or
-    the optimiser fails, or when no attention was fused (a model family it does not know).
-    """
-    import warnings
-
-    from onnxruntime.transformers.optimizer import optimize_model
-
-    traced = copy.deepcopy(network).eval()
-    for part in traced.modules():
-        if hasattr(part, "set_attn_implementation"):  # the Hugging Face model
-            part.set_attn_implementation("eager")
-            break
-    unfused = path.with_name(f"{path.stem}.unfused.onnx")
-    try:
-        with warnings.catch_warnings():  # the TorchScript exporter's deprecation and tracing
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                traced,
-                tuple(inputs.values()),
-                str(unfused),
-                dynamo=False,
-                opset_version=FUSED_OPSET,
-                input_names=list(inputs),
-                output_names=names,
-                dynamic_axes={name: {0: "batch", 1: "sequence"} for name in [*inputs, *names]},
-            )
-        optimised = optimize_model(str(unfused), **fusion)
-    except Exception as error:
-        raise ExportError(f"the fused export failed: {error_summary(error)}") from error
-    finally:
-        unfused.unlink(missing_ok=True)
-    fused = {op: count for op, count in optimised.get_fused_operator_statistics().items() if count}
-    if not fused.get("Attention"):
-        raise ExportError(
-            f"ONNX Runtime's transformer optimiser fused no attention in this model (fused: "
-            f"{fused or 'nothing'}), so model.fused.onnx would be no faster than model.onnx"
-        )
-    optimised.save_model_to_file(str(path))
-    return fused
-
-
-def export_int8(onnx_path: Path, path: Path, fused: bool = False) -> None:
-    """Dynamic int8 quantisation of the fp32 ONNX model's linear layers.
-
-    ``MatMul`` nodes with a weight are quantised (int8 weights, activations quantised on the
-    fly per call): they are nearly all of a transformer's compute; in a fused model
-    (``fused``: from :func:`export_fused`) the ``Attention`` operators too (``QAttention``:
-    their Q, K, V projection in int8). The activation-by-activation products of attention,
-    softmax and layer norms stay fp32. Weights use 7 of the 8 bits (``reduce_range``): CPUs
-    without VNNI (AVX2, AVX-512 before Cascade Lake) add uint8 x int8 pairs in 16-bit
-    registers that can saturate with full-range weights, which costs accuracy and not time.
-    """
-    from onnx import TensorProto
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    try:
-        quantize_dynamic(
-            str(onnx_path),
-            str(path),
-            weight_type=QuantType.QInt8,
-            op_types_to_quantize=["MatMul", "Attention"] if fused else ["MatMul"],
-            per_channel=False,
-            reduce_range=True,
-            # The fused operators are ONNX Runtime's own: shape inference leaves their
-            # outputs untyped, and they are fp32.
-            extra_options={"DefaultTensorType": TensorProto.FLOAT} if fused else {},
-        )
-    except (ValueError, RuntimeError) as error:  # e.g. a weight computed in the graph
-        raise ExportError(
-            f"ONNX Runtime's int8 quantisation failed: {error}. The node named is one whose "
-            "weights the quantiser cannot read as constants. Keep the fp32 exports "
-            "(--formats onnx pt2)."
-        ) from error
-
-
-def export_int8_from_best(folder: Path, path: Path) -> str:
-    """Quantise the fastest fp32 model in ``folder`` (``model.fused.onnx`` where it was
-    written, else ``model.onnx``) to ``path``; return the format quantised."""
-    source = "fused" if (folder / FILES["fused"]).is_file() else "onnx"
-    export_int8(folder / FILES[source], path, fused=source == "fused")
-    return source

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 import lightning as L
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from torch import Tensor, nn
 
 
@@ -64,10 +66,13 @@ class ExportSpec:
         higher_is_better: the metric's direction (False for an error rate such as WER).
         atol, rtol: the tolerance of an fp32 export: ``|export - eager| <= atol + rtol *
             max|eager|`` for every output, at batch 1 and batch 3.
-        int8: whether dynamic int8 quantisation is offered (transformer models).
+        fused: writes the fused fp32 ONNX model (``model.fused.onnx``) of a transformer that
+            ONNX Runtime's optimiser knows: ``(module, network, example inputs, output names,
+            path)`` -> the fused operators' counts (None: not offered). Raises ``ExportError``
+            when nothing was fused; the export then goes on without it.
+        int8: quantises the best fp32 ONNX model in a folder to int8: ``(folder, path)`` ->
+            the format quantised (``"fused"`` or ``"onnx"``) (None: not offered).
         int8_max_drop: the most the metric may drop with int8 (in the metric's units).
-        fusion: for a transformer that ONNX Runtime's optimiser knows, its arguments
-            (``model_type``, ``num_heads``, ``hidden_size``): the fused fp32 export is offered.
         refuse: why a module of this task cannot be exported (None: it can), e.g. a model
             family whose inference is not one forward pass.
         onnx_translations: the ONNX translations of the task's own operators
@@ -92,9 +97,9 @@ class ExportSpec:
     higher_is_better: bool = True
     atol: float = 1e-4
     rtol: float = 1e-3
-    int8: bool = False
+    fused: Callable[[Any, nn.Module, dict, list[str], Path], dict[str, int]] | None = None
+    int8: Callable[[Path, Path], str] | None = None
     int8_max_drop: float = 1.0
-    fusion: Callable[[Any], dict[str, Any]] | None = None
     refuse: Callable[[Any], str | None] | None = None
     onnx_translations: Callable[[], dict] | None = None
     steps_per_second: int | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -17,6 +18,7 @@ from torch.export import Dim
 
 from ...runtimes import batch_dim
 from ...task import ExportSpec
+from ...transformer_onnx import export_fused, export_int8_from_best
 from . import int8_benchmark
 from .model import QuestionAnsweringModel
 
@@ -78,7 +80,7 @@ def _attach(module: QuestionAnsweringModel, runtime: nn.Module) -> None:
     module.model = _SpanScoresFromRuntime(runtime, _input_names(module))
 
 
-def _fusion(module: QuestionAnsweringModel) -> dict[str, Any]:
+def fusion(module: QuestionAnsweringModel) -> dict[str, Any]:
     """ONNX Runtime's optimiser's arguments for this model."""
     # "bert" is the optimiser's fusion of the BERT family's encoder (BERT, RoBERTa, ...).
     config = module.model.config
@@ -89,6 +91,12 @@ def _fusion(module: QuestionAnsweringModel) -> dict[str, Any]:
     }
 
 
+def _fused(
+    module: QuestionAnsweringModel, network: nn.Module, inputs: dict, names: list, path: Path
+) -> dict[str, int]:
+    return export_fused(network, inputs, names, path, fusion(module))
+
+
 EXPORT = ExportSpec(
     network=lambda module: _SpanScores(module.model),
     inputs=_inputs,
@@ -96,9 +104,9 @@ EXPORT = ExportSpec(
     output_names=lambda module: ["start_logits", "end_logits"],
     attach=_attach,
     metric=lambda module: "val/f1",
-    int8=True,
+    fused=_fused,
+    int8=export_int8_from_best,
     int8_max_drop=1.0,  # F1 points
-    fusion=_fusion,
     # int8 at most 0.55x the fused fp32 model (the plain one where fusion was skipped), 2 cores.
     latency_targets={"int8": ("fused", int8_benchmark.TARGET)},
     benchmark_notes={

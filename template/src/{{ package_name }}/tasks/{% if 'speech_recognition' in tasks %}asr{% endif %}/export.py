@@ -18,6 +18,7 @@ from torch.export import Dim
 
 from ...runtimes import batch_dim
 from ...task import ExportSpec
+from ...transformer_onnx import export_int8_from_best
 from .model import CTC_INPUTS, SpeechRecognitionModel, gru_layer
 
 MAX_AUDIO_SECONDS = 600
@@ -166,7 +167,7 @@ EXPORT = ExportSpec(
     attach=_attach,
     metric=lambda module: "val/wer",
     higher_is_better=False,
-    int8=True,
+    int8=export_int8_from_best,
     int8_max_drop=0.01,  # WER: one word in a hundred
     refuse=_refusal,
     onnx_translations=_onnx_translations,
