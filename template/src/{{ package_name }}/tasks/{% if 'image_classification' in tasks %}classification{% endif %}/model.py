@@ -27,11 +27,11 @@ from torchmetrics.classification import (
     MulticlassRecall,
 )
 
-from {{ package_name }}.data.media import open_rgb
-from {{ package_name }}.distributed import gather_objects
-from {{ package_name }}.models.backbones import create_backbone
-from {{ package_name }}.models.base import TaskModule
-from {{ package_name }}.viz import (
+from ...data.media import open_rgb
+from ...distributed import gather_objects
+from ...models.backbones import create_backbone
+from ...models.base import TaskModule
+from ...viz import (
     PrCurves,
     log_pr_curves_to_wandb,
     plot_confusion_matrix,

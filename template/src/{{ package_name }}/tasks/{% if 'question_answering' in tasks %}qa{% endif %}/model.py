@@ -24,18 +24,17 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from {{ package_name }}.distributed import gather_objects
-from {{ package_name }}.metrics.exact import logged
-from {{ package_name }}.models.backbones import (
+from ...distributed import gather_objects
+from ...metrics.exact import logged
+from ...models.backbones import (
     BackboneError,
     enable_gradient_checkpointing,
     is_missing_weights,
     offline_message,
     use_cache_only_if_hub_unreachable,
 )
-from {{ package_name }}.models.base import TaskModule
-from {{ package_name }}.viz import run_dir
-
+from ...models.base import TaskModule
+from ...viz import run_dir
 from .answer_pages import (
     AnsweredQuestion,
     log_answers_table,

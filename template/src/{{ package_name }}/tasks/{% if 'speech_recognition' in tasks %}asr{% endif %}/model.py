@@ -30,16 +30,15 @@ import torch
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor
 
-from {{ package_name }}.distributed import gather_objects
-from {{ package_name }}.metrics.exact import logged
-from {{ package_name }}.models.backbones import (
+from ...distributed import gather_objects
+from ...metrics.exact import logged
+from ...models.backbones import (
     BackboneError,
     enable_gradient_checkpointing,
     loading_weights,
 )
-from {{ package_name }}.models.base import TaskModule
-from {{ package_name }}.viz import run_dir
-
+from ...models.base import TaskModule
+from ...viz import run_dir
 from .decoding import ctc_greedy_decode, ctc_prefix_beam_search, ids_to_text
 from .logmel_bigru import LogMelBiGRUForCTC
 from .logmel_bigru import gru_layer as gru_layer  # re-exported: export.py reads it here
