@@ -23,7 +23,6 @@ from .features import (
     tokenize_for_training,
 )
 from .sample import write_squad_sample
-from .squad_json import QAExample as QAExample  # re-exported: demo.py reads it here
 from .squad_json import SquadFile, read_squad
 
 

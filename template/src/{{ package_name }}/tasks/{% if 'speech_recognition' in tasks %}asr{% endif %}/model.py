@@ -41,7 +41,6 @@ from ...models.base import TaskModule
 from ...viz import run_dir
 from .decoding import ctc_greedy_decode, ctc_prefix_beam_search, ids_to_text
 from .logmel_bigru import LogMelBiGRUForCTC
-from .logmel_bigru import gru_layer as gru_layer  # re-exported: export.py reads it here
 from .metric import corpus_error_rates, normalize_transcript
 from .transcript_pages import (
     Transcript,
