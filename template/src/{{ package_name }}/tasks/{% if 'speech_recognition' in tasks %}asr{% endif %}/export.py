@@ -19,7 +19,8 @@ from torch.export import Dim
 from ...runtimes import batch_dim
 from ...task import ExportSpec
 from ...transformer_onnx import export_int8_from_best
-from .model import CTC_INPUTS, SpeechRecognitionModel, gru_layer
+from .logmel_bigru import gru_layer
+from .model import CTC_INPUTS, SpeechRecognitionModel
 
 MAX_AUDIO_SECONDS = 600
 SAMPLE_RATE = 16_000

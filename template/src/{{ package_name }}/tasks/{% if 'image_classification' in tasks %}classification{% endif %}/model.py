@@ -13,10 +13,8 @@ import csv
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 import numpy as np
 import torch
-from lightning.pytorch.cli import OptimizerCallable
 from lightning.pytorch.loggers import WandbLogger
 from torch import Tensor, nn
 from torchmetrics import MeanMetric, MetricCollection
@@ -29,13 +27,11 @@ from torchmetrics.classification import (
     MulticlassRecall,
 )
 
-from {{ package_name }}.data.media import open_rgb
-from {{ package_name }}.distributed import gather_objects
-from {{ package_name }}.finetuning import LearningRateGroups, build_optimizer
-from {{ package_name }}.models.backbones import create_backbone
-from {{ package_name }}.optim import Schedule, build_scheduler
-from {{ package_name }}.surgery import SurgeryStep, apply_surgery
-from {{ package_name }}.viz import (
+from ...data.media import open_rgb
+from ...distributed import gather_objects
+from ...models.backbones import create_backbone
+from ...models.base import TaskModule
+from ...viz import (
     PrCurves,
     log_pr_curves_to_wandb,
     plot_confusion_matrix,
@@ -92,7 +88,7 @@ def table_order(row: tuple) -> tuple:
     return (0, -confidence) if true != predicted else (1, confidence)
 
 
-class ImageClassifier(L.LightningModule):
+class ImageClassifier(TaskModule):
     """Backbone + dropout + linear head, trained with cross-entropy.
 
     Args:
@@ -102,20 +98,12 @@ class ImageClassifier(L.LightningModule):
         class_names: class names in label order (linked from the DataModule; used in
             figures and prediction files).
         drop_rate: dropout before the head.
-        optimizer: optimiser class and its arguments, e.g. ``torch.optim.SGD`` with
-            ``lr``, ``momentum`` and ``nesterov``.
-        scheduler: learning-rate decay after warm-up: cosine, step or constant.
-        warmup_epochs: epochs of linear learning-rate warm-up.
-        step_epochs: epochs between decays (``scheduler: step``).
-        step_gamma: decay factor (``scheduler: step``).
         label_smoothing: cross-entropy label smoothing.
         backbone_kwargs: extra arguments for the backbone (e.g. ``drop_path_rate``).
-        surgery: architecture changes applied in order once the model is built (see
-            ``surgery.py``), e.g. ``[{op: swap_activation, old: ReLU, new: GELU}]``.
-        lr_groups: learning rates of the backbone and its layers relative to the head
-            (see ``finetuning.py``), e.g. ``{backbone_scale: 0.1, layer_decay: 0.8}``.
         table_rows: validation images in the wandb predictions table each epoch: the most
             confident mistakes first, then the least confident correct predictions.
+        **kwargs: the optimiser, its schedule, ``surgery`` and ``lr_groups`` (see
+            ``models/base.py``).
     """
 
     # For surgery.py and finetuning.py: the pretrained part, and the layer making the logits.
@@ -135,23 +123,15 @@ class ImageClassifier(L.LightningModule):
         num_classes: int = 2,
         class_names: list[str] | None = None,
         drop_rate: float = 0.0,
-        optimizer: OptimizerCallable = torch.optim.AdamW,
-        scheduler: Schedule = "cosine",
-        warmup_epochs: float = 0.0,
-        step_epochs: int = 30,
-        step_gamma: float = 0.1,
         label_smoothing: float = 0.0,
         backbone_kwargs: dict[str, Any] | None = None,
-        surgery: list[SurgeryStep] | None = None,
-        lr_groups: LearningRateGroups | None = None,
         table_rows: int = 32,
+        **kwargs: Any,
     ) -> None:
-        super().__init__()
-        self.save_hyperparameters()
+        super().__init__(**kwargs)
         if class_names is not None and len(class_names) != num_classes:
             raise ValueError(f"{len(class_names)} class_names given for {num_classes} classes")
         self.class_names = class_names or [str(i) for i in range(num_classes)]
-        self.optimizer_factory = optimizer
         features = create_backbone(backbone, pretrained, **(backbone_kwargs or {}))
         self.backbone = features.model
         self.head = nn.Sequential(
@@ -169,7 +149,7 @@ class ImageClassifier(L.LightningModule):
         # Mean loss per image over the whole set, synced across processes under DDP.
         self.eval_loss = nn.ModuleDict({"val": MeanMetric(), "test": MeanMetric()})
         self._predictions: list[tuple[str, Tensor]] = []
-        self.surgery_report = apply_surgery(self, surgery)
+        self.apply_surgery()
 
     def forward(self, images: Tensor) -> Tensor:
         """Class logits ``(B, num_classes)`` for normalised images ``(B, 3, H, W)``."""
@@ -305,11 +285,3 @@ class ImageClassifier(L.LightningModule):
                 row = [f"{p:.6f}" for p in probs.tolist()]
                 writer.writerow([image_path, self.class_names[best], f"{probs[best]:.6f}", *row])
         print(f"Wrote {len(predictions)} predictions to {path}")
-
-    def configure_optimizers(self) -> dict:
-        optimizer = build_optimizer(self, self.optimizer_factory, self.hparams.lr_groups)
-        h = self.hparams
-        scheduler = build_scheduler(
-            optimizer, self.trainer, h.scheduler, h.warmup_epochs, h.step_epochs, h.step_gamma
-        )
-        return {"optimizer": optimizer, "lr_scheduler": scheduler}

@@ -20,33 +20,28 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import lightning as L
 import numpy as np
 import torch
-from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 
-from {{ package_name }}.distributed import gather_objects
-from {{ package_name }}.finetuning import LearningRateGroups, build_optimizer
-from {{ package_name }}.metrics.exact import logged
-from {{ package_name }}.models.backbones import (
+from ...distributed import gather_objects
+from ...metrics.exact import logged
+from ...models.backbones import (
     BackboneError,
     enable_gradient_checkpointing,
     is_missing_weights,
     offline_message,
     use_cache_only_if_hub_unreachable,
 )
-from {{ package_name }}.optim import Schedule, build_scheduler
-from {{ package_name }}.surgery import SurgeryStep, apply_surgery
-from {{ package_name }}.tasks.qa.answer_pages import (
+from ...models.base import TaskModule
+from ...viz import run_dir
+from .answer_pages import (
     AnsweredQuestion,
     log_answers_table,
     write_answers_page,
 )
-from {{ package_name }}.tasks.qa.squad_metric import evaluate_v1, evaluate_v2, score_question
-from {{ package_name }}.viz import run_dir
-
-MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+from .features import MODEL_INPUTS
+from .squad_metric import evaluate_v1, evaluate_v2, score_question
 
 
 @dataclass
@@ -193,7 +188,7 @@ def build_qa_model(
         ) from error
 
 
-class QuestionAnsweringModel(L.LightningModule):
+class QuestionAnsweringModel(TaskModule):
     """A Hugging Face extractive QA model, trained on start / end token labels.
 
     Args:
@@ -213,17 +208,13 @@ class QuestionAnsweringModel(L.LightningModule):
             the best span by more than this (tune it with ``val/best_f1_thresh``; its search
             sees the answers given at this threshold, as the official script does on
             predictions.json). ``score squad --na-prob-thresh`` this value: the logged numbers.
-        optimizer: optimiser class and its arguments (AdamW, lr 3e-5 for fine-tuning).
-        scheduler: learning-rate decay after warm-up: cosine, step or constant.
-        warmup_epochs: epochs of linear learning-rate warm-up.
         html_examples: questions shown on each epoch's answers page and wandb table.
         gradient_checkpointing: recompute each layer's activations in the backward pass
             instead of storing them: about a third more compute for much less memory, so
             longer sequences or larger batches fit on the GPU.
-        surgery: architecture changes applied in order once the model is built (see
-            ``surgery.py``), e.g. ``[{op: lora, target_modules: [query, value], r: 8}]``.
-        lr_groups: learning rates of the encoder and its layers relative to the span head
-            (see ``finetuning.py``), e.g. ``{backbone_scale: 1.0, layer_decay: 0.9}``.
+        **kwargs: the optimiser (AdamW, lr 3e-5 for fine-tuning), its schedule, ``surgery``
+            (e.g. ``[{op: lora, target_modules: [query, value], r: 8}]``) and ``lr_groups``
+            (e.g. ``{backbone_scale: 1.0, layer_decay: 0.9}``): see ``models/base.py``.
     """
 
     # For surgery.py and finetuning.py: the span-scoring layer (start and end per token).
@@ -244,16 +235,11 @@ class QuestionAnsweringModel(L.LightningModule):
         n_best: int = 20,
         max_answer_length: int = 30,
         null_score_diff_threshold: float = 0.0,
-        optimizer: OptimizerCallable = torch.optim.AdamW,
-        scheduler: Schedule = "cosine",
-        warmup_epochs: float = 0.0,
         html_examples: int = 50,
         gradient_checkpointing: bool = False,
-        surgery: list[SurgeryStep] | None = None,
-        lr_groups: LearningRateGroups | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__()
-        self.save_hyperparameters()
+        super().__init__(**kwargs)
         overrides = dict(config_overrides or {})
         if vocab_size is not None and not pretrained:
             overrides.setdefault("vocab_size", vocab_size)
@@ -266,12 +252,11 @@ class QuestionAnsweringModel(L.LightningModule):
                 f"The tokenizer has {vocab_size} tokens but model {model_name!r} embeds only "
                 f"{embeddings}: use the model's own tokenizer (data.init_args.tokenizer)."
             )
-        self.optimizer_factory = optimizer
         self._windows: list[WindowScores] = []
         self._gold: dict[str, tuple[str, list[tuple[int, str]]]] = {}
         # The last evaluation's official numbers, unrounded (logging stores float32).
         self.squad_scores: dict[str, float] = {}
-        self.surgery_report = apply_surgery(self, surgery)
+        self.apply_surgery()
 
     def forward(self, batch: dict) -> Any:
         """The Hugging Face output (``start_logits``, ``end_logits``, ``loss`` with labels)."""
@@ -405,9 +390,3 @@ class QuestionAnsweringModel(L.LightningModule):
         print(f"Wrote {len(answers)} answers to {folder / 'predictions.json'}")
         self._windows.clear()
         self._gold.clear()
-
-    def configure_optimizers(self) -> dict:
-        optimizer = build_optimizer(self, self.optimizer_factory, self.hparams.lr_groups)
-        h = self.hparams
-        scheduler = build_scheduler(optimizer, self.trainer, h.scheduler, h.warmup_epochs)
-        return {"optimizer": optimizer, "lr_scheduler": scheduler}

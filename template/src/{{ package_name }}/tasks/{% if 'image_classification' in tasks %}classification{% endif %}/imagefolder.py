@@ -11,20 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 from torchvision.transforms import InterpolationMode, v2
 
-from {{ package_name }}.data.errors import DataValidationError
-from {{ package_name }}.data.folds import check_fold, save_fold_split, split_fold
-from {{ package_name }}.data.media import check_media, decode_image, describe_image_error, open_rgb
-from {{ package_name }}.data.sampling import seeded_loader
-from {{ package_name }}.models.backbones import DataConfig, data_config
-
+from ...data.base import TaskDataModule
+from ...data.errors import DataValidationError
+from ...data.folds import split_fold
+from ...data.media import check_media, decode_image, describe_image_error, open_rgb
+from ...models.backbones import DataConfig, data_config
 from .sample import write_digits_imagefolder
 
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
@@ -73,7 +71,7 @@ def scan_image_folder(
         seed: seed of that hold-out split (the same seed gives the same split).
         verify_images: decode every file once to check it is a whole, readable image
             (in parallel; files that decoded before are remembered in
-            ``root/.media_check.json``, see :mod:`{{ package_name }}.data.media`).
+            ``root/.media_check.json``, see ``data/media.py``).
         hold_out: split ``val_fraction`` off ``train/`` when ``val/`` is absent (False keeps
             ``train/`` whole, e.g. to cut it into folds).
     Raises:
@@ -164,9 +162,7 @@ def split_off_validation(
 
 def list_images(folder: str | Path) -> list[ImageSample]:
     """Every image file under ``folder`` (any depth), unlabelled, for prediction."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DataValidationError(str(folder), [f"{folder}: folder does not exist"])
+    folder = TaskDataModule.existing_folder(folder)
     paths = [p for p in sorted(folder.rglob("*")) if p.suffix.lower() in IMAGE_EXTENSIONS]
     if not paths:
         raise DataValidationError(str(folder), [f"{folder}: holds no image files"])
@@ -174,7 +170,7 @@ def list_images(folder: str | Path) -> list[ImageSample]:
 
 
 class ImageFileDataset(Dataset):
-    """Reads each image as 8-bit RGB (:func:`~{{ package_name }}.data.media.to_rgb`); returns
+    """Reads each image as 8-bit RGB (``data.media.to_rgb``); returns
     ``{"image", "target", "path"}``."""
 
     def __init__(self, samples: list[ImageSample], transform: v2.Transform) -> None:
@@ -233,7 +229,7 @@ def build_transforms(
     )
 
 
-class ImageFolderDataModule(L.LightningDataModule):
+class ImageFolderDataModule(TaskDataModule):
     """Image folders (``root/{train,val,test}/<class>/<image>``) for classification.
 
     Args:
@@ -241,19 +237,16 @@ class ImageFolderDataModule(L.LightningDataModule):
         backbone: the model's backbone (linked from the model); sets size and normalisation.
         image_size: square input size in pixels; None uses the backbone's own.
         batch_size: images per batch.
-        num_workers: DataLoader worker processes (0 loads in the main process); None
-            chooses them from this machine's CPUs (``data.sampling.default_workers``).
         val_fraction: share of each class held out of ``train/`` when there is no ``val/``.
-        folds: k-fold cross-validation: cut ``train/`` into this many seeded folds, each
-            class spread evenly (None: the usual split above).
-        fold: the fold that validates (0 to folds-1); the others train.
-        seed: seed of the hold-out split or the folds, and of the shuffling order.
         hflip: probability of a horizontal flip in training (0 for digits or text).
         crop_scale: area range of the random resized crop in training.
         auto_augment: learned augmentation policy added in training.
         predict_dir: folder of images to predict; None predicts the test (else val) split.
         verify_images: open every image once at start to check it is readable.
         write_sample_if_missing: write the built-in digits sample to ``root`` if it is absent.
+        **kwargs: ``num_workers``, ``folds`` (k-fold cross-validation: ``train/`` cut into
+            seeded folds of single images, each class spread evenly), ``fold`` and ``seed``
+            (also of the hold-out split): see ``data/base.py``.
     """
 
     def __init__(
@@ -262,25 +255,20 @@ class ImageFolderDataModule(L.LightningDataModule):
         backbone: str = "timm:resnet18",
         image_size: int | None = None,
         batch_size: int = 64,
-        num_workers: int | None = None,
         val_fraction: float = 0.1,
-        folds: int | None = None,
-        fold: int = 0,
-        seed: int = 42,
         hflip: float = 0.5,
         crop_scale: tuple[float, float] = (0.08, 1.0),
         auto_augment: Literal["none", "randaugment", "autoaugment", "trivialaugment"] = "none",
         predict_dir: str | None = None,
         verify_images: bool = True,
         write_sample_if_missing: bool = False,
+        **kwargs: Any,
     ) -> None:
-        super().__init__()
-        self.save_hyperparameters()
-        check_fold(folds, fold)
-        if write_sample_if_missing and not Path(root).exists():
-            write_digits_imagefolder(root)
-            print(f"Wrote the built-in digits sample data set to {root}")
+        super().__init__(batch_size, **kwargs)
+        if write_sample_if_missing:
+            self.write_sample_if_absent(root, write_digits_imagefolder, "digits sample data set")
         # Scanned here, not in setup(), so the class count can be linked to the model.
+        folds, fold, seed = self.hparams.folds, self.hparams.fold, self.hparams.seed
         self.index = scan_image_folder(root, val_fraction, seed, verify_images, folds is None)
         if folds is not None:
             pool = self.index.splits["train"]
@@ -289,7 +277,6 @@ class ImageFolderDataModule(L.LightningDataModule):
                 pool, folds, fold, seed, strata=labels
             )
         self.data_config = data_config(backbone)
-        self.datasets: dict[str, ImageFileDataset] = {}
 
     @property
     def class_names(self) -> list[str]:
@@ -330,34 +317,9 @@ class ImageFolderDataModule(L.LightningDataModule):
 
     def _save_split(self) -> None:
         """The images of this fold's training and validation, relative to ``root``."""
-        h, root = self.hparams, Path(self.hparams.root)
+        root = Path(self.hparams.root)
         ids = {
             split: [str(s.path.relative_to(root)) for s in self.index.splits[split]]
             for split in ("train", "val")
         }
-        save_fold_split(
-            self.trainer,
-            ids["train"],
-            ids["val"],
-            folds=h.folds,
-            fold=h.fold,
-            seed=h.seed,
-            grouped_by="image",
-            stratified_by="class",
-        )
-
-    def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
-        h = self.hparams
-        return seeded_loader(self.datasets[split], h.batch_size, h.num_workers, h.seed, shuffle)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val")
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test")
-
-    def predict_dataloader(self) -> DataLoader:
-        return self._loader("predict")
+        self.save_split(ids["train"], ids["val"], grouped_by="image", stratified_by="class")
