@@ -163,6 +163,13 @@ TASK_FILES = {
         "tests/test_asr_model.py",
     ],
 }
+# Names only one task's code uses: a project without the task mentions none of them.
+TASK_MARKERS = {
+    "image_classification": ["ImageClassifier", "ImageFolderDataModule"],
+    "object_detection": ["ObjectDetector", "KittiDataModule", "CocoDataModule"],
+    "question_answering": ["QuestionAnsweringModel", "SquadDataModule"],
+    "speech_recognition": ["SpeechRecognitionModel", "LibriSpeechDataModule"],
+}
 # Jinja left in a rendered file; `${{ ... }}` is GitHub Actions syntax, not Jinja.
 LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|\{#")
 
@@ -192,6 +199,16 @@ def test_ruff_is_clean(project: Path) -> None:
     for command in ([ruff, "check", "."], [ruff, "format", "--check", "."]):
         result = run(project, *command)
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_project_holds_no_code_of_the_tasks_not_chosen(project: Path) -> None:
+    chosen = ANSWER_SETS[project.parent.name].get("tasks", ["image_classification"])
+    files = [p for p in project.rglob("*.py") if ".git" not in p.parts]
+    files += list((project / "configs").rglob("*.yaml"))
+    for task, markers in TASK_MARKERS.items():
+        pattern = re.compile("|".join(markers))
+        found = sorted(str(p.relative_to(project)) for p in files if pattern.search(p.read_text()))
+        assert bool(found) == (task in chosen), (task, found)
 
 
 def test_gitignore_keeps_secrets_weights_and_outputs_out(project: Path, tmp_path: Path) -> None:

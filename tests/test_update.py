@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import filecmp
+import shutil
+import subprocess
 from pathlib import Path
 
 import copier
+import pytest
 import yaml
 
-from .conftest import git, snapshot_template
+from .conftest import REPO_ROOT, git, snapshot_template
 
 ANSWERS = {"project_name": "Update Test", "team_members": ["Ada Lovelace <ada@uni.edu>"]}
 
@@ -92,3 +95,61 @@ def test_update_of_an_unedited_project_equals_a_fresh_copy(tmp_path: Path) -> No
         name for name in tree(fresh) if not filecmp.cmp(project / name, fresh / name, shallow=False)
     ]
     assert different == []
+
+
+# The last template version before the task folders (v0.1.x layout): models/, data/, metrics/.
+BEFORE_TASK_FOLDERS = "4520175"
+
+
+def test_update_across_the_task_folder_move_keeps_a_team_edit(tmp_path: Path) -> None:
+    """A team that edited ``models/classifier.py`` updates to the version that moved it to
+    ``tasks/classification/model.py``: the migration moves the file first, so the edit is
+    merged at the new path (a conflict at worst), never dropped; without --trust, copier
+    refuses and says why."""
+    try:
+        git(REPO_ROOT, "cat-file", "-e", f"{BEFORE_TASK_FOLDERS}^{{commit}}")
+    except subprocess.CalledProcessError:
+        pytest.skip(f"this clone lacks commit {BEFORE_TASK_FOLDERS} (a shallow clone)")
+    template = tmp_path / "template"
+    template.mkdir()
+    archive = subprocess.run(
+        ["git", "archive", BEFORE_TASK_FOLDERS], cwd=REPO_ROOT, check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x"], cwd=template, input=archive, check=True)
+    git(template, "init", "-q", "-b", "main")
+    git(template, "add", "-A")
+    git(template, "commit", "-q", "-m", "template before the task folders")
+    git(template, "tag", "v0.1.0")
+    project = copy_at_latest_tag(template, tmp_path / "project")
+    old = project / "src" / "update_test" / "models" / "classifier.py"
+    edit = "# Our attention block: added by the team before the update.\n"
+    marker = "class ImageClassifier("
+    old.write_text(old.read_text().replace(marker, edit + marker, 1))
+    git(project, "commit", "-q", "-am", "team edit")
+
+    # The template as it is now, released as v0.2.0 (the version of the move).
+    git(template, "rm", "-r", "-q", ".")
+    snapshot = snapshot_template(tmp_path / "snapshot")
+    shutil.rmtree(snapshot / ".git")
+    shutil.copytree(snapshot, template, dirs_exist_ok=True)
+    git(template, "add", "-A")
+    git(template, "commit", "-q", "-m", "template with task folders")
+    git(template, "tag", "v0.2.0")
+    with pytest.raises(copier.errors.UnsafeTemplateError, match="migrations"):
+        copier.run_update(str(project), defaults=True, overwrite=True, quiet=True, unsafe=False)
+    copier.run_update(
+        str(project), defaults=True, overwrite=True, conflict="inline", quiet=True, unsafe=True
+    )
+
+    new = project / "src" / "update_test" / "tasks" / "classification" / "model.py"
+    assert not old.exists()
+    assert edit in new.read_text()
+    # Everything else the team did not touch updated cleanly.
+    conflicted = sorted(
+        str(p.relative_to(project))
+        for p in project.rglob("*")
+        if p.is_file() and ".git" not in p.parts and "<<<<<<<" in p.read_text(errors="replace")
+    )
+    assert conflicted in ([], ["src/update_test/tasks/classification/model.py"])
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_commit"] == "v0.2.0"

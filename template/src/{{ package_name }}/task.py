@@ -4,8 +4,8 @@ The core (``cli``, ``export``, ``benchmark``, ``demo``, ``analyze``, ``score``, 
 writer, ...) never names a task. Each task package under ``tasks/`` builds one :class:`Task`
 and the generated ``tasks/__init__.py`` lists the tasks this project was made with. The core
 finds the task of a LightningModule or a DataModule by ``isinstance``
-(:func:`~tasks.for_module`, :func:`~tasks.for_datamodule`), so a student's subclass
-(``class MyDetector(ObjectDetector)``) is exported, demoed and analysed like its parent.
+(:func:`~tasks.for_module`, :func:`~tasks.for_datamodule`), so a student's subclass of a
+task's LightningModule is exported, demoed and analysed like its parent.
 
 How to add a task: make ``tasks/<name>/`` with its DataModule, LightningModule and sample
 writer; fill the fields of :class:`Task` it supports (a field left at its default means "not
@@ -18,9 +18,13 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import lightning as L
+
+if TYPE_CHECKING:  # matplotlib loads slowly; only the analysis draws
+    from matplotlib.figure import Figure
 
 
 @dataclass(frozen=True)
@@ -47,22 +51,103 @@ class ExportSpec:
 # --- demo (demo.py) ----------------------------------------------------------------------------
 
 
+class TimedPredictor(Protocol):
+    """The predictor a demo page calls: ``predictor(*request)`` answers one request, and
+    ``predictor.last`` is that request's latency as text (``"12.3 ms"``)."""
+
+    last: str
+
+    def __call__(self, *request: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
 class DemoSpec:
-    """Placeholder: how a task's model answers a demo request, and the demo's page."""
+    """How a task's model answers demo requests, and the task's page of the Gradio app.
+
+    A request is a tuple of the predictor's arguments: ``(image,)``, ``(context, question)``,
+    ``(audio,)``. ``demo.py`` wraps the predictor in a timer and builds the app around the page.
+
+    Attributes:
+        predictor: ``(module, data settings) -> predict``; ``predict(*request)`` is the answer.
+            The data settings are the DataModule's arguments (``export.json``'s ``data``, e.g.
+            the tokenizer, or ``root`` from ``--data-root``).
+        page: ``(predictor, latency box) -> None``: adds the task's inputs and outputs to the
+            open ``gradio.Blocks`` and wires them to the predictor; each answer also puts
+            ``predictor.last`` in the latency box. Imports gradio inside (an optional extra).
+        requests: a folder (or file) of inputs -> its requests for ``--realtime``, decoded up
+            front so that the latency measured is the model's.
+        inputs: what ``requests`` reads, in words, for the message when it finds too few.
+        measures: ``(requests, seconds) -> {name: value}``: numbers of the task's own that the
+            real-time report adds (e.g. seconds of speech heard per second); None: none.
+    """
+
+    predictor: Callable[[Any, dict], Callable[..., Any]]
+    page: Callable[[TimedPredictor, Any], None]
+    requests: Callable[[Path], list[tuple]]
+    inputs: str
+    measures: Callable[[list[tuple], float], dict[str, float]] | None = None
 
 
 # --- analysis (analyze.py) ---------------------------------------------------------------------
 
 
+# (heading, column names, rows): one Markdown table of a summary.
+Table = tuple[str, list[str], list[list[Any]]]
+
+
+@dataclass
 class Analysis:
-    """Placeholder: what a task's data-set analysis returns."""
+    """What a task's data-set analysis found: a title, tables, figures and the numbers behind.
+
+    A task's ``analyze(datamodule) -> Analysis`` counts over the splits its DataModule uses
+    (with the slide charts and statistics of ``charts.py``); ``analyze.py`` writes the result.
+
+    Attributes:
+        title: heading of ``summary.md``.
+        numbers: JSON-serialisable counts and statistics (``summary.json``; tests read them).
+        tables: (heading, column names, rows) for ``summary.md``, in order.
+        figures: (file stem, matplotlib figure) pairs, saved as ``<stem>.png`` and embedded.
+    """
+
+    title: str
+    numbers: dict[str, Any]
+    tables: list[Table]
+    figures: list[tuple[str, Figure]]
 
 
 # --- sample data (data/samples.py) -------------------------------------------------------------
 
 
+@dataclass(frozen=True)
 class SampleSpec:
-    """Placeholder: the sample data sets a task can write in their official format."""
+    """The small data sets a task writes in their official on-disk format (``data/samples.py``).
+
+    The task's DataModules read them through the same code as a team's real data; the sample
+    configs and the tests run on them.
+
+    Attributes:
+        writers: data-set name (the argument of ``python -m <package>.data.samples``, e.g.
+            ``"kitti-shapes"``) -> its writer, called as ``writer(root, per_class=None)``;
+            it refuses a non-empty ``root`` (:func:`new_sample_folder`) and returns the folder.
+        per_class: what ``--per-class`` limits for these writers, for ``--help`` (e.g.
+            ``"images per class"``).
+    """
+
+    writers: dict[str, Callable[..., Path]]
+    per_class: str = "items per class"
+
+
+def new_sample_folder(root: str | Path) -> Path:
+    """``root`` as a Path, for a sample writer to fill: one that holds files already is refused,
+    so that a writer never mixes its files into a team's data.
+
+    Raises:
+        FileExistsError: when ``root`` exists and is not empty.
+    """
+    root = Path(root)
+    if root.exists() and any(root.iterdir()):
+        raise FileExistsError(f"{root} is not empty; remove it or choose another folder.")
+    return root
 
 
 # --- the task ----------------------------------------------------------------------------------

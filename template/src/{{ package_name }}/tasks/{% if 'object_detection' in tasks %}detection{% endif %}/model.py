@@ -29,14 +29,13 @@ from ...metrics.exact import logged
 from ...optim import Schedule, build_scheduler
 from ...surgery import SurgeryStep, apply_surgery
 from ...viz import (
-    log_boxes_to_wandb,
     log_pr_curves_to_wandb,
-    plot_detections,
     plot_pr_curves,
     run_dir,
     save_and_log_figure,
     write_pr_csv,
 )
+from .draw import log_boxes_to_wandb, plot_detections
 from .evaluation import EvaluationName, evaluation_named
 from .networks import create_detector, part_names
 

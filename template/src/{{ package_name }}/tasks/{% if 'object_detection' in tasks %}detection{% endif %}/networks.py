@@ -25,8 +25,9 @@ from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.ops import FeaturePyramidNetwork, MultiScaleRoIAlign
 from torchvision.ops.feature_pyramid_network import LastLevelMaxPool, LastLevelP6P7
 
-from ...models.backbones import BackboneError, create_feature_maps, data_config
+from ...models.backbones import BackboneError, data_config
 from ...network import host_reachable
+from .backbones import create_feature_maps
 from .hf_detector import HuggingFaceDetector, build_hf_detector
 
 TIMM_ARCHITECTURES = ("fasterrcnn", "retinanet", "fcos")

@@ -21,11 +21,8 @@ from lightning.pytorch.loggers import CSVLogger, WandbLogger
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only
 
-from {{ package_name }}.viz import run_dir
-
-# Written to a run folder when the run logs to wandb: which wandb run it is, so that later
-# steps (an export of its checkpoint) can log to the same run.
-WANDB_RUN_FILE = "wandb_run.json"
+from . import loggers
+from .runs import WANDB_RUN_FILE, run_dir
 
 
 class MetricsFile(Callback):
@@ -275,11 +272,8 @@ def log_export_to_wandb(checkpoint: str | Path, export_folder: str | Path, repor
     import wandb  # only projects that log to wandb need it installed
 
     info = json.loads(run_file.read_text())
-    try:
-        from {{ package_name }}.cli import wandb_offline
-
-        offline = wandb_offline()
-    except ImportError:  # a project made with another logger, and wandb set in a config
+    offline = loggers.wandb_offline()
+    if offline is None:  # a project made with another logger, and wandb set in a config
         offline = bool(info.get("offline", True))
     export_folder = Path(export_folder)
     manifest = json.loads((export_folder / "export.json").read_text())

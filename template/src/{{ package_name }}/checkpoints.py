@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from {{ package_name }}.errors import UserError
+from .errors import UserError
 
 # ``--ckpt_path`` values that Lightning resolves itself (not files).
 LIGHTNING_NAMES = ("last", "best", "hpc")

@@ -18,8 +18,8 @@ from urllib.parse import urlparse
 
 from torch import Tensor, nn
 
-from {{ package_name }}.errors import UserError
-from {{ package_name }}.network import host_reachable
+from ..errors import UserError
+from ..network import host_reachable
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -86,7 +86,7 @@ def data_config(name: str) -> DataConfig:
         import timm
         from timm.data import resolve_data_config
 
-        _check_timm_name(name, model_id)
+        check_timm_name(name, model_id)
         cfg = timm.get_pretrained_cfg(model_id)
         resolved = resolve_data_config(pretrained_cfg=cfg.to_dict() if cfg else {})
         return DataConfig(
@@ -108,7 +108,8 @@ def data_config(name: str) -> DataConfig:
 # --- timm -------------------------------------------------------------------------------
 
 
-def _check_timm_name(name: str, model_id: str) -> None:
+def check_timm_name(name: str, model_id: str) -> None:
+    """Refuse an unknown timm architecture, naming the closest known ones."""
     import timm
 
     architecture = model_id.split(".")[0]  # "resnet50.a1_in1k" -> "resnet50"
@@ -124,51 +125,10 @@ def _check_timm_name(name: str, model_id: str) -> None:
 def _create_timm(name: str, model_id: str, pretrained: bool, kwargs: dict) -> Backbone:
     import timm
 
-    _check_timm_name(name, model_id)
+    check_timm_name(name, model_id)
     # num_classes=0 removes the classifier: the model returns pooled features.
     model = timm.create_model(model_id, pretrained=pretrained, num_classes=0, **kwargs)
     return Backbone(name=name, model=model, num_features=model.num_features)
-{%- if 'object_detection' in tasks %}
-
-
-@dataclass
-class FeatureMaps:
-    """A backbone that returns feature maps (for detection), their channels and strides."""
-
-    name: str
-    model: nn.Module
-    channels: list[int]
-    strides: list[int]
-
-
-def create_feature_maps(
-    name: str, pretrained: bool, out_indices: tuple[int, ...], **kwargs: Any
-) -> FeatureMaps:
-    """Build ``timm:<name>`` as a multi-scale feature extractor (timm's ``features_only``).
-
-    Args:
-        name: ``timm:<model name>``; detection needs feature maps, which timm provides for
-            nearly every CNN and for many transformers.
-        pretrained: load the published weights.
-        out_indices: which stages to return (e.g. ``(1, 2, 3, 4)`` for strides 4 to 32).
-        **kwargs: passed to ``timm.create_model``.
-    """
-    import timm
-
-    source, model_id = parse_name(name)
-    if source != "timm":
-        raise BackboneError(
-            f"Detection backbones come from timm (feature maps at several scales); got {name!r}. "
-            "Use e.g. 'timm:resnet50' or 'timm:convnext_tiny'."
-        )
-    _check_timm_name(name, model_id)
-    with loading_weights(name, pretrained):
-        model = timm.create_model(
-            model_id, pretrained=pretrained, features_only=True, out_indices=out_indices, **kwargs
-        )
-    info = model.feature_info
-    return FeatureMaps(name, model, list(info.channels()), list(info.reduction()))
-{%- endif %}
 
 
 # --- Hugging Face -----------------------------------------------------------------------
