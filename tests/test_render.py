@@ -101,12 +101,12 @@ FULL_TESTS: dict[str, list[str] | None] = {
     "csv-solo-ci-py311": None,
     "wandb-team4-noci-py312": [
         "tests/test_cli.py",
-        "tests/test_training.py",
+        "tests/classification/test_training.py",
         "tests/test_wandb.py",
         "tests/test_compare.py",
         "tests/test_report.py",
     ],
-    "tensorboard-team2-ci-py312": ["tests/test_cli.py", "tests/test_training.py"],
+    "tensorboard-team2-ci-py312": ["tests/test_cli.py", "tests/classification/test_training.py"],
     "all-tasks-csv-team4-noci-py310": None,
     "csv-detection-kitti-py311": None,
     "tensorboard-detection-coco-py312": None,
@@ -130,39 +130,22 @@ SUBPROCESS_TESTS = [
     "tests/test_compare.py::test_two_fold_compare_reports_mean_and_std_per_variant",
 ]
 SUBPROCESS_TESTS_RUN_IN = "wandb-team4-noci-py312"
-# Files that belong to one task: rendered exactly when it is chosen.
+# Folders and files that belong to one task: rendered exactly when it is chosen.
 TASK_FILES = {
-    "image_classification": [
-        "src/render_test/tasks/classification/model.py",
-        "configs/classification",
-        "configs/compare/classification",
-        "configs/search/classification.yaml",
-    ],
-    "object_detection": [
-        "src/render_test/tasks/detection/model.py",
-        "src/render_test/tasks/detection/kitti.py",
-        "src/render_test/tasks/detection/coco.py",
-        "src/render_test/tasks/detection/kitti_metric.py",
-        "src/render_test/tasks/detection/coco_metric.py",
-        "configs/detection/sample.yaml",
-        "configs/compare/detection",
-    ],
-    "question_answering": [
-        "src/render_test/tasks/qa/model.py",
-        "src/render_test/tasks/qa/squad.py",
-        "src/render_test/tasks/qa/squad_metric.py",
-        "configs/qa/sample.yaml",
-        "configs/compare/qa",
-    ],
-    "speech_recognition": [
-        "src/render_test/tasks/asr/model.py",
-        "src/render_test/tasks/asr/librispeech.py",
-        "src/render_test/tasks/asr/metric.py",
-        "src/render_test/tasks/asr/transcript_pages.py",
-        "configs/asr/sample.yaml",
-        "tests/test_asr_model.py",
-    ],
+    task: [
+        f"src/render_test/tasks/{folder}",
+        f"tests/{folder}",
+        f"configs/{folder}/sample.yaml",
+        f"configs/compare/{folder}",
+    ]
+    for task, folder in [
+        ("image_classification", "classification"),
+        ("object_detection", "detection"),
+        ("question_answering", "qa"),
+        ("speech_recognition", "asr"),
+    ]
 }
+TASK_FILES["image_classification"].append("configs/search/classification.yaml")
 # Names only one task's code uses: a project without the task mentions none of them.
 TASK_MARKERS = {
     "image_classification": ["ImageClassifier", "ImageFolderDataModule"],

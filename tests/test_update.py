@@ -43,7 +43,7 @@ def update(project: Path) -> None:
 
 
 def test_team_edits_survive_and_template_changes_arrive(tmp_path: Path) -> None:
-    template = snapshot_template(tmp_path / "template", tag="v0.1.0")
+    template = snapshot_template(tmp_path / "template", tag="v0.2.0")
     project = copy_at_latest_tag(template, tmp_path / "project")
 
     sample = project / "configs" / "classification" / "sample.yaml"
@@ -55,13 +55,13 @@ def test_team_edits_survive_and_template_changes_arrive(tmp_path: Path) -> None:
     git(project, "add", "-A")
     git(project, "commit", "-q", "-m", "team edits")
 
-    release_template_change(template, "v0.2.0")
+    release_template_change(template, "v0.2.1")
     update(project)
 
     assert "max_epochs: 12" in sample.read_text()
     assert own_module.read_text() == '"""Our own module."""\n'
     text = readme.read_text()
-    assert "## Our results" in text and "Made with copier-lightning v0.2.0" in text
+    assert "## Our results" in text and "Made with copier-lightning v0.2.1" in text
     preset = project / "configs" / "debug" / "fast_dev_run.yaml"
     assert "enable_model_summary: false" in preset.read_text()
     conflicted = [
@@ -71,14 +71,14 @@ def test_team_edits_survive_and_template_changes_arrive(tmp_path: Path) -> None:
     ]
     assert not conflicted
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
-    assert answers["_commit"] == "v0.2.0"
+    assert answers["_commit"] == "v0.2.1"
     assert answers["project_name"] == "Update Test"
 
 
 def test_update_of_an_unedited_project_equals_a_fresh_copy(tmp_path: Path) -> None:
-    template = snapshot_template(tmp_path / "template", tag="v0.1.0")
+    template = snapshot_template(tmp_path / "template", tag="v0.2.0")
     project = copy_at_latest_tag(template, tmp_path / "project")
-    release_template_change(template, "v0.2.0")
+    release_template_change(template, "v0.2.1")
     update(project)
     fresh = tmp_path / "fresh"
     copier.run_copy(str(template), str(fresh), data=ANSWERS, defaults=True, quiet=True)
@@ -102,10 +102,11 @@ BEFORE_TASK_FOLDERS = "4520175"
 
 
 def test_update_across_the_task_folder_move_keeps_a_team_edit(tmp_path: Path) -> None:
-    """A team that edited ``models/classifier.py`` updates to the version that moved it to
-    ``tasks/classification/model.py``: the migration moves the file first, so the edit is
-    merged at the new path (a conflict at worst), never dropped; without --trust, copier
-    refuses and says why."""
+    """A team that edited ``models/classifier.py`` and ``surgery.py`` updates to the version
+    that moved the one to ``tasks/classification/model.py`` and replaced the other by a
+    package: the migration moves the file first, so the edit is merged at the new path (a
+    conflict at worst), and keeps the edited module beside the package; nothing is dropped.
+    Without --trust, copier refuses and says why."""
     try:
         git(REPO_ROOT, "cat-file", "-e", f"{BEFORE_TASK_FOLDERS}^{{commit}}")
     except subprocess.CalledProcessError:
@@ -125,6 +126,8 @@ def test_update_across_the_task_folder_move_keeps_a_team_edit(tmp_path: Path) ->
     edit = "# Our attention block: added by the team before the update.\n"
     marker = "class ImageClassifier("
     old.write_text(old.read_text().replace(marker, edit + marker, 1))
+    surgery = project / "src" / "update_test" / "surgery.py"  # became a package in v0.2.0
+    surgery.write_text(surgery.read_text() + "\n# Our own surgery helper.\n")
     git(project, "commit", "-q", "-am", "team edit")
 
     # The template as it is now, released as v0.2.0 (the version of the move).
@@ -151,5 +154,11 @@ def test_update_across_the_task_folder_move_keeps_a_team_edit(tmp_path: Path) ->
         if p.is_file() and ".git" not in p.parts and "<<<<<<<" in p.read_text(errors="replace")
     )
     assert conflicted in ([], ["src/update_test/tasks/classification/model.py"])
+    # A module replaced by a package: the team's edited version is kept beside it, unedited
+    # ones are not.
+    package = project / "src" / "update_test"
+    assert (package / "surgery" / "__init__.py").exists() and not surgery.exists()
+    assert "# Our own surgery helper." in (package / "surgery.py.before-v0.2.0").read_text()
+    assert not (package / "compare.py.before-v0.2.0").exists()
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["_commit"] == "v0.2.0"

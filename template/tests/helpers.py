@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from types import SimpleNamespace
+
 import lightning as L
 from lightning.pytorch import Callback
 
@@ -36,3 +39,8 @@ class InterruptAtStep(StopAtStep):
 
     def error(self) -> BaseException:
         return KeyboardInterrupt()
+
+
+def fake_trainer(folder: Path) -> SimpleNamespace:
+    """What a DataModule needs of a trainer to write a fold's split: rank 0 and a run folder."""
+    return SimpleNamespace(is_global_zero=True, loggers=[], default_root_dir=str(folder))

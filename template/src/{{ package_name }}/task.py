@@ -16,8 +16,8 @@ package in ``tasks/__init__.py``.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -25,6 +25,7 @@ import lightning as L
 
 if TYPE_CHECKING:  # matplotlib loads slowly; only the analysis draws
     from matplotlib.figure import Figure
+    from torch import Tensor, nn
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,68 @@ class Link:
 # --- export (export.py, benchmark.py) ----------------------------------------------------------
 
 
+@dataclass(frozen=True)
 class ExportSpec:
-    """Placeholder: how a task's model is exported, fed, checked and scored."""
+    """How a task's model is exported, fed, checked, scored and benchmarked.
+
+    The export writes only the part of the LightningModule that is one forward pass of
+    tensors (``network``); the rest (pre- and post-processing, metric, prediction files) stays
+    in Python and runs around the export's runtime once ``attach`` has put it in place. Each
+    callable takes the LightningModule, so a subclass with other sizes exports too.
+
+    Attributes:
+        network: the part of the module that is exported (tensors in, tensors out).
+        inputs: the network's inputs for the first ``count`` samples of a validation batch
+            (``(module, batch, count)``), by name.
+        dynamic_axes: for each input, its dynamic axes (axis index -> ``torch.export.Dim``).
+        output_names: the names of the network's outputs, in order.
+        attach: puts an export's runtime (tensors in, a tuple of tensors out) in the place of
+            ``network`` inside the module.
+        metric: the validation metric (as logged by the module) reported per export.
+        higher_is_better: the metric's direction (False for an error rate such as WER).
+        atol, rtol: the tolerance of an fp32 export: ``|export - eager| <= atol + rtol *
+            max|eager|`` for every output, at batch 1 and batch 3.
+        fused: writes the fused fp32 ONNX model (``model.fused.onnx``) of a transformer that
+            ONNX Runtime's optimiser knows: ``(module, network, example inputs, output names,
+            path)`` -> the fused operators' counts (None: not offered). Raises ``ExportError``
+            when nothing was fused; the export then goes on without it.
+        int8: quantises the best fp32 ONNX model in a folder to int8: ``(folder, path)`` ->
+            the format quantised (``"fused"`` or ``"onnx"``) (None: not offered).
+        int8_max_drop: the most the metric may drop with int8 (in the metric's units).
+        refuse: why a module of this task cannot be exported (None: it can), e.g. a model
+            family whose inference is not one forward pass.
+        onnx_translations: the ONNX translations of the task's own operators
+            (``torch.library`` custom ops -> onnxscript functions), built when exporting.
+        steps_per_second: for inputs along time (audio), their steps per second on axis 1:
+            the inference benchmark then measures given lengths in seconds.
+        also_report: further validation metrics reported per export (not judged).
+        latency_targets: the inference benchmark's targets, ``{runtime: (reference, ratio)}``:
+            the runtime's median latency should be at most ``ratio`` x the reference's.
+        benchmark_notes: a line the inference benchmark prints when it measured a runtime.
+        benchmarks: the task's own ``benchmark`` sub-commands: functions
+            ``add_benchmark_command(commands)`` that add one and set ``run``, a function of
+            the parsed arguments that prints and returns the JSON-ready result.
+    """
+
+    network: Callable[[Any], nn.Module]
+    inputs: Callable[[Any, dict, int], dict[str, Tensor]]
+    dynamic_axes: Callable[[Any], dict[str, dict[int, Any]]]
+    output_names: Callable[[Any], list[str]]
+    attach: Callable[[Any, nn.Module], None]
+    metric: Callable[[Any], str]
+    higher_is_better: bool = True
+    atol: float = 1e-4
+    rtol: float = 1e-3
+    fused: Callable[[Any, nn.Module, dict, list[str], Path], dict[str, int]] | None = None
+    int8: Callable[[Path, Path], str] | None = None
+    int8_max_drop: float = 1.0
+    refuse: Callable[[Any], str | None] | None = None
+    onnx_translations: Callable[[], dict] | None = None
+    steps_per_second: int | None = None
+    also_report: tuple[str, ...] = ()
+    latency_targets: Mapping[str, tuple[str, float]] = field(default_factory=dict)
+    benchmark_notes: Mapping[str, str] = field(default_factory=dict)
+    benchmarks: tuple[Callable[[Any], argparse.ArgumentParser], ...] = ()
 
 
 # --- demo (demo.py) ----------------------------------------------------------------------------

@@ -8,15 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from ...task import DemoSpec, TimedPredictor
+from .features import QAFeatureDataset, collate, load_tokenizer, tokenize_for_evaluation
 from .model import MODEL_INPUTS, WindowScores, postprocess
-from .squad import (
-    QAExample,
-    QAFeatureDataset,
-    collate,
-    load_tokenizer,
-    read_squad,
-    tokenize_for_evaluation,
-)
+from .squad_json import QAExample, read_squad
 
 
 def answer_questions(module: Any, data_settings: dict) -> Callable[[str, str], dict]:

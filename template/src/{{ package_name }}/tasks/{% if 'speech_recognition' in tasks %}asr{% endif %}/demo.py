@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from ...task import DemoSpec, TimedPredictor
-from .librispeech import SAMPLE_RATE, SpeechCollator, load_feature_extractor
+from .corpus import SAMPLE_RATE
+from .features import SpeechCollator, load_feature_extractor
 from .metric import normalize_transcript
 
 AUDIO_SUFFIXES = {".flac", ".wav"}

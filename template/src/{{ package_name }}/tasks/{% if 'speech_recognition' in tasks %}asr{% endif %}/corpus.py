@@ -1,0 +1,157 @@
+"""LibriSpeech's files, read and checked: utterances, transcripts and audio.
+
+::
+
+    root/<split>/<speaker>/<chapter>/<speaker>-<chapter>-<utterance>.flac
+    root/<split>/<speaker>/<chapter>/<speaker>-<chapter>.trans.txt   # "<id> TRANSCRIPT" lines
+
+Every split is checked once, up front, and every bad file and line is reported with its path
+and line number.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ...data.errors import DataValidationError
+from ...data.media import check_media, decode_audio, read_audio
+
+SAMPLE_RATE = 16_000
+_UTTERANCE_ID = re.compile(r"^(\d+)-(\d+)-(\d+)$")
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One recording and its transcript; ``seconds`` is its decoded length (0 unchecked)."""
+
+    id: str
+    split: str
+    speaker: str
+    chapter: str
+    path: Path
+    transcript: str
+    seconds: float
+
+
+def _read_transcripts(path: Path, problems: list[str]) -> dict[str, str]:
+    """``{utterance id: transcript}`` from one ``<speaker>-<chapter>.trans.txt``."""
+    transcripts: dict[str, str] = {}
+    speaker_chapter = path.name.removesuffix(".trans.txt")
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        utterance_id, _, text = line.strip().partition(" ")
+        where = f"{path}:{number}"
+        if not _UTTERANCE_ID.match(utterance_id) or not text.strip():
+            problems.append(
+                f"{where}: expected '<speaker>-<chapter>-<utterance> TRANSCRIPT', got {line!r}"
+            )
+        elif not utterance_id.startswith(speaker_chapter + "-"):
+            problems.append(f"{where}: utterance {utterance_id} is not in {speaker_chapter}")
+        elif utterance_id in transcripts:
+            problems.append(f"{where}: utterance {utterance_id} has a second transcript line")
+        else:
+            transcripts[utterance_id] = " ".join(text.split())
+    return transcripts
+
+
+def read_librispeech(
+    root: str | Path, splits: Sequence[str], check_audio: bool = True
+) -> list[Utterance]:
+    """Every utterance of ``splits`` under ``root``, sorted by id within each split.
+
+    Args:
+        root: the folder holding the split folders (``.../LibriSpeech``).
+        splits: split folder names, e.g. ``["train-clean-100", "train-clean-360"]``.
+        check_audio: decode every FLAC once, in full (sample rate, channels, duration; in
+            parallel, and remembered in ``root/.media_check.json`` so the next run decodes
+            nothing). Without it durations are unknown (0) and a truncated file surfaces only
+            when loaded.
+    Raises:
+        DataValidationError: listing every problem found, each with its path: a missing split,
+            a FLAC without a transcript line, a line without a FLAC, a file that does not
+            decode in full (e.g. truncated), a sample rate other than 16 kHz, more than one channel.
+    """
+    root = Path(root)
+    problems: list[str] = []
+    named: list[Utterance] = []  # named and transcribed; the audio is checked below
+    utterances: list[Utterance] = []
+    for split in splits:
+        folder = root / split
+        if not folder.is_dir():
+            found = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+            problems.append(
+                f"{folder}: split folder does not exist (found: {', '.join(found) or 'nothing'})"
+            )
+            continue
+        transcripts: dict[str, str] = {}
+        for path in sorted(folder.glob("*/*/*.trans.txt")):
+            transcripts.update(_read_transcripts(path, problems))
+        flacs = {path.stem: path for path in sorted(folder.glob("*/*/*.flac"))}
+        if not flacs and not transcripts:
+            problems.append(
+                f"{folder}: no <speaker>/<chapter>/*.flac files and no *.trans.txt transcripts"
+            )
+        for utterance_id in sorted(set(transcripts) - set(flacs)):
+            speaker, chapter, _ = utterance_id.split("-")
+            problems.append(
+                f"{folder / speaker / chapter / (utterance_id + '.flac')}: listed in "
+                f"{speaker}-{chapter}.trans.txt but the file is missing"
+            )
+        for utterance_id, path in flacs.items():
+            match = _UTTERANCE_ID.match(utterance_id)
+            if not match or path.parent.parent.name != match[1] or path.parent.name != match[2]:
+                problems.append(
+                    f"{path}: name must be <speaker>-<chapter>-<utterance>.flac inside "
+                    "<speaker>/<chapter>/"
+                )
+                continue
+            if utterance_id not in transcripts:
+                problems.append(
+                    f"{path}: no line for {utterance_id} in "
+                    f"{path.parent / (match[1] + '-' + match[2] + '.trans.txt')}"
+                )
+                continue
+            text = transcripts[utterance_id]
+            named.append(Utterance(utterance_id, split, match[1], match[2], path, text, 0.0))
+    if check_audio:
+        facts, bad_files = check_media(
+            [u.path for u in named], decode_audio, root, "audio files", _describe_audio_error
+        )
+        problems += bad_files
+        for utterance in named:
+            fact = facts.get(utterance.path)
+            if fact is None:
+                continue
+            if fact["samplerate"] != SAMPLE_RATE:
+                problems.append(
+                    f"{utterance.path}: sample rate {fact['samplerate']} Hz, expected "
+                    f"{SAMPLE_RATE} Hz; resample it (e.g. sox in.flac -r 16000 out.flac)"
+                )
+            elif fact["channels"] != 1:
+                problems.append(f"{utterance.path}: {fact['channels']} channels, expected mono")
+            else:
+                seconds = fact["frames"] / fact["samplerate"]
+                utterances.append(dataclasses.replace(utterance, seconds=seconds))
+    else:
+        utterances = named
+    if problems:
+        raise DataValidationError(
+            str(root), problems, hint="Fix or remove these files; nothing was loaded."
+        )
+    return utterances
+
+
+def _describe_audio_error(path: Path, error: Exception) -> str:
+    return f"{path}: not readable audio ({error}); re-encode or delete it"
+
+
+def load_audio(path: Path) -> np.ndarray:
+    """The samples of a 16 kHz mono FLAC as float32 in [-1, 1]; a failure names the file."""
+    return read_audio(path)
