@@ -24,9 +24,9 @@ from torch import Tensor
 from torchmetrics import Metric
 
 from .coco_metric import CocoMeanAveragePrecision
-from .kitti import type_table
 from .kitti_files import write_kitti_results
 from .kitti_metric import KittiAveragePrecision, KittiObject
+from .kitti_parsing import type_table
 
 EvaluationName = Literal["kitti", "coco"]
 

@@ -18,16 +18,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import lightning as L
 import torch
-from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 
 from ...distributed import gather_objects
-from ...finetuning import LearningRateGroups, build_optimizer
 from ...metrics.exact import logged
-from ...optim import Schedule, build_scheduler
-from ...surgery import SurgeryStep, apply_surgery
+from ...models.base import TaskModule
 from ...viz import (
     log_pr_curves_to_wandb,
     plot_pr_curves,
@@ -40,7 +36,7 @@ from .evaluation import EvaluationName, evaluation_named
 from .networks import create_detector, part_names
 
 
-class ObjectDetector(L.LightningModule):
+class ObjectDetector(TaskModule):
     """An object detector of any family, evaluated the KITTI or the COCO way.
 
     Args:
@@ -61,11 +57,6 @@ class ObjectDetector(L.LightningModule):
         smallest_anchor: anchor size in pixels on the finest level (doubles per level).
         score_threshold: detections below this score are dropped.
         detections_per_image: at most this many detections per image.
-        optimizer: optimiser class and its arguments.
-        scheduler: learning-rate decay after warm-up: cosine, step or constant.
-        warmup_epochs: epochs of linear learning-rate warm-up.
-        step_epochs: epochs between decays (``scheduler: step``).
-        step_gamma: decay factor (``scheduler: step``).
         images_drawn: validation images drawn with their boxes each epoch (0: none).
         evaluation: ``kitti`` or ``coco`` protocol (linked from the DataModule).
         category_ids: COCO category id of each label, for COCO result files (linked from
@@ -73,10 +64,9 @@ class ObjectDetector(L.LightningModule):
         backbone_kwargs: extra arguments for ``timm.create_model``.
         config_overrides: fields of the Hugging Face config to set (e.g. ``num_queries``); with
             ``pretrained: false`` and a model type, the whole size of a random model.
-        surgery: architecture changes applied in order once the model is built (see
-            ``surgery.py``), e.g. ``[{op: replace_head, hidden: [256]}]``.
-        lr_groups: learning rates of the backbone and its layers relative to the heads
-            (see ``finetuning.py``), e.g. ``{backbone_scale: 0.1}``.
+        **kwargs: the optimiser, its schedule, ``surgery`` (e.g. ``[{op: replace_head,
+            hidden: [256]}]``) and ``lr_groups`` (e.g. ``{backbone_scale: 0.1}``); see
+            ``models/base.py``.
     """
 
     @property
@@ -106,25 +96,17 @@ class ObjectDetector(L.LightningModule):
         smallest_anchor: int = 32,
         score_threshold: float = 0.05,
         detections_per_image: int = 100,
-        optimizer: OptimizerCallable = torch.optim.AdamW,
-        scheduler: Schedule = "cosine",
-        warmup_epochs: float = 0.0,
-        step_epochs: int = 30,
-        step_gamma: float = 0.1,
         images_drawn: int = 8,
         evaluation: EvaluationName = "kitti",
         category_ids: list[int] | None = None,
         backbone_kwargs: dict[str, Any] | None = None,
         config_overrides: dict[str, Any] | None = None,
-        surgery: list[SurgeryStep] | None = None,
-        lr_groups: LearningRateGroups | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__()
-        self.save_hyperparameters()
+        super().__init__(**kwargs)
         if class_names is not None and len(class_names) != num_classes:
             raise ValueError(f"{len(class_names)} class_names given for {num_classes} classes")
         self.class_names = list(class_names or [str(i) for i in range(num_classes)])
-        self.optimizer_factory = optimizer
         self.detector = create_detector(
             architecture,
             backbone,
@@ -144,7 +126,7 @@ class ObjectDetector(L.LightningModule):
         self.val_metric = self.evaluation.metric()
         self._drawn: list[tuple[str, dict, dict]] = []
         self._results: dict = {}
-        self.surgery_report = apply_surgery(self, surgery)
+        self.apply_surgery()  # last: the whole network exists
 
     def forward(self, images: list[Tensor], original_sizes: list[tuple[int, int]] | None = None):
         """Detections per image: ``boxes`` (x1, y1, x2, y2), ``scores``, ``labels`` (0-based).
@@ -250,14 +232,6 @@ class ObjectDetector(L.LightningModule):
             return
         written = self.evaluation.write_results(run_dir(self.trainer), results)
         print(f"Wrote the detections of {len(results)} images to {written}")
-
-    def configure_optimizers(self) -> dict:
-        optimizer = build_optimizer(self, self.optimizer_factory, self.hparams.lr_groups)
-        h = self.hparams
-        scheduler = build_scheduler(
-            optimizer, self.trainer, h.scheduler, h.warmup_epochs, h.step_epochs, h.step_gamma
-        )
-        return {"optimizer": optimizer, "lr_scheduler": scheduler}
 
 
 def _to_cpu(record: dict) -> dict:
