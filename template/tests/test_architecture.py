@@ -26,7 +26,6 @@ KNOWN_LONG = {
     "tasks/detection/coco.py",
     "tasks/detection/kitti.py",
     "tasks/detection/kitti_metric.py",
-    "tasks/detection/model.py",
     "tasks/qa/model.py",
     "tasks/qa/squad.py",
 }
