@@ -25,7 +25,8 @@ from torchmetrics import Metric
 
 from .coco_metric import CocoMeanAveragePrecision
 from .kitti_files import write_kitti_results
-from .kitti_metric import KittiAveragePrecision, KittiObject
+from .kitti_lines import KittiObject
+from .kitti_metric import KittiAveragePrecision
 from .kitti_parsing import type_table
 
 EvaluationName = Literal["kitti", "coco"]
