@@ -258,7 +258,7 @@ def test_answers_shape_the_project(project: Path) -> None:
         assert experiments == expected
         sample = yaml.safe_load((project / "configs" / "detection" / "sample.yaml").read_text())
         assert sample["data"]["class_path"].endswith(
-            f".data.{dataset}.{dataset.capitalize()}DataModule"
+            f".tasks.detection.{dataset}.{dataset.capitalize()}DataModule"
         )
         assert '"pycocotools>=' in (project / "pyproject.toml").read_text()
     check_team_documents(project, chosen, team, tasks)
