@@ -34,7 +34,7 @@ from ...data.base import TaskDataModule
 from ...data.errors import DataValidationError
 from ...data.folds import split_fold, write_split_files
 from ...data.media import open_rgb
-from ...viz import run_dir
+from ...runs import run_dir
 from .kitti_parsing import KittiImage, image_sizes, images_in, scan_kitti, split_ids
 from .kitti_parsing import parse_label_line as parse_label_line  # re-exported: tests
 from .kitti_parsing import read_label_file as read_label_file  # re-exported: kitti_files.py

@@ -34,7 +34,7 @@ from ...models.backbones import (
     use_cache_only_if_hub_unreachable,
 )
 from ...models.base import TaskModule
-from ...viz import run_dir
+from ...runs import run_dir
 from .answer_pages import (
     AnsweredQuestion,
     log_answers_table,

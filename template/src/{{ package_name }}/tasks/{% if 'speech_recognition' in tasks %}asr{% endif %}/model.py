@@ -38,7 +38,7 @@ from ...models.backbones import (
     loading_weights,
 )
 from ...models.base import TaskModule
-from ...viz import run_dir
+from ...runs import run_dir
 from .decoding import ctc_greedy_decode, ctc_prefix_beam_search, ids_to_text
 from .logmel_bigru import LogMelBiGRUForCTC
 from .metric import corpus_error_rates, normalize_transcript

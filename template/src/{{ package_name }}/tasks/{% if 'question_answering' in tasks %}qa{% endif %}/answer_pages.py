@@ -13,6 +13,8 @@ from pathlib import Path
 from lightning.pytorch import Trainer
 from lightning.pytorch.loggers import WandbLogger
 
+from ...pages import write_html_page
+
 STYLE = """
 body { font-family: sans-serif; max-width: 60em; margin: 2em auto; line-height: 1.5; }
 .example { border-top: 1px solid #ccc; padding: 0.5em 0; }
@@ -77,15 +79,7 @@ def write_answers_page(questions: list[AnsweredQuestion], path: Path, title: str
         '<p><span class="gold">gold answer</span> <span class="pred">prediction</span> '
         '<span class="both">both</span></p>'
     )
-    page = (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{legend}"
-        + "\n".join(blocks)
-        + "</body></html>\n"
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    return path
+    return write_html_page(path, title, STYLE, legend, blocks)
 
 
 def log_answers_table(trainer: Trainer, questions: list[AnsweredQuestion], key: str) -> None:
