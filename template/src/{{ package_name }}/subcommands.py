@@ -1,8 +1,8 @@
 """The argparse plumbing of the sub-commands the tasks add to ``score`` and ``benchmark``.
 
 A file scorer adds one ``score`` sub-command that reads prediction files in a benchmark's
-official format and returns ``(numbers, table)``; a benchmark adds its own flags, each with
-its default.
+official format and returns ``(numbers, table)``; a benchmark adds one ``benchmark``
+sub-command whose flags are parameters of its measuring function, with their defaults.
 """
 
 from __future__ import annotations
@@ -31,10 +31,12 @@ def add_input(parser: argparse.ArgumentParser, flag: str, help: str, **options: 
     parser.add_argument(flag, type=Path, required=True, help=help, **options)
 
 
-def add_options(parser: argparse.ArgumentParser, **defaults: Any) -> None:
-    """A flag per keyword, ``batch_size=64`` -> ``--batch-size`` (an int, 64 when not given):
-    each flag takes the type of its default."""
-    for name, default in defaults.items():
+def add_defaults(parser: argparse.ArgumentParser, measure: Callable, *names: str) -> None:
+    """A flag per parameter ``names`` of ``measure``, with that parameter's default and its
+    type: ``batch_size: int = 64`` -> ``--batch-size`` (an int, 64 when not given)."""
+    parameters = inspect.signature(measure).parameters
+    for name in names:
+        default = parameters[name].default
         parser.add_argument("--" + name.replace("_", "-"), type=type(default), default=default)
 
 
