@@ -21,6 +21,10 @@ body { font-family: sans-serif; max-width: 60em; margin: 2em auto; line-height: 
 .gold { background: #b7e4b0; } .pred { background: #ffcf99; } .both { background: #9cc9ff; }
 .score { color: #555; font-size: 0.9em; }
 """
+LEGEND = (
+    '<p><span class="gold">gold answer</span> <span class="pred">prediction</span> '
+    '<span class="both">both</span></p>'
+)
 
 
 @dataclass(frozen=True)
@@ -75,11 +79,7 @@ def write_answers_page(questions: list[AnsweredQuestion], path: Path, title: str
             f"<br>gold: {gold}<br>predicted: {predicted}"
             f"<p>{highlight(q.context, q.gold, span)}</p></div>"
         )
-    legend = (
-        '<p><span class="gold">gold answer</span> <span class="pred">prediction</span> '
-        '<span class="both">both</span></p>'
-    )
-    return write_html_page(path, title, STYLE, legend, blocks)
+    return write_html_page(path, title, STYLE, LEGEND, blocks)
 
 
 def log_answers_table(trainer: Trainer, questions: list[AnsweredQuestion], key: str) -> None:

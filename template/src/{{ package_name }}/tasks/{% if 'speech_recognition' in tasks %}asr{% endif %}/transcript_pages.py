@@ -24,6 +24,10 @@ body { font-family: sans-serif; max-width: 60em; margin: 2em auto; line-height: 
 .S { background: #ffcf99; } .D { background: #ffb3b3; text-decoration: line-through; }
 .I { background: #a8d1ff; text-decoration: underline; } del { color: #777; }
 """
+LEGEND = (
+    '<p><span class="S"><del>reference</del> substituted</span> '
+    '<span class="D">deleted</span> <span class="I">inserted</span></p>'
+)
 
 
 @dataclass(frozen=True)
@@ -74,11 +78,7 @@ def write_transcripts_page(transcripts: list[Transcript], path: Path, title: str
             f"{counts['N']} words)</span><br>ref: {html.escape(t.reference)}"
             f"<br>hyp: {marked_words(alignment)}</div>"
         )
-    legend = (
-        '<p><span class="S"><del>reference</del> substituted</span> '
-        '<span class="D">deleted</span> <span class="I">inserted</span></p>'
-    )
-    return write_html_page(path, title, STYLE, legend, blocks)
+    return write_html_page(path, title, STYLE, LEGEND, blocks)
 
 
 def log_transcripts_table(trainer: Trainer, transcripts: list[Transcript], key: str) -> None:
