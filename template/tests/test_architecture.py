@@ -14,22 +14,6 @@ from .conftest import PROJECT_ROOT
 SOURCE = PROJECT_ROOT / "src"
 PACKAGE = next(p.name for p in sorted(SOURCE.iterdir()) if (p / "__init__.py").is_file())
 MAX_LINES = 400
-# Modules still over MAX_LINES in some render, to be split (paths under src/<package>/).
-# Remove an entry as soon as its module is short enough in an all-task render.
-KNOWN_LONG = {
-    "analyze.py",
-    "benchmark.py",
-    "data/samples.py",
-    "export.py",
-    "tasks/asr/librispeech.py",
-    "tasks/asr/model.py",
-    "tasks/detection/coco.py",
-    "tasks/detection/kitti.py",
-    "tasks/detection/kitti_metric.py",
-    "tasks/detection/model.py",
-    "tasks/qa/model.py",
-    "tasks/qa/squad.py",
-}
 # The entry points and the tools: they may import everything, and nothing of the task
 # packages or the shared library may import them.
 ENTRY_POINTS = {
@@ -169,6 +153,5 @@ def test_modules_are_short() -> None:
         path.relative_to(SOURCE / PACKAGE).as_posix(): len(path.read_text().splitlines())
         for path in (SOURCE / PACKAGE).rglob("*.py")
     }
-    long = {f"{path} ({n} lines)" for path, n in lengths.items() if n > MAX_LINES}
-    unexpected = sorted(m for m in long if m.split(" ")[0] not in KNOWN_LONG)
-    assert not unexpected, f"over {MAX_LINES} lines: split them: {unexpected}"
+    long = sorted(f"{path} ({n} lines)" for path, n in lengths.items() if n > MAX_LINES)
+    assert not long, f"over {MAX_LINES} lines: split them: {long}"

@@ -14,7 +14,7 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
-from .runtimes import ExportError
+from .runtimes import FORMATS, ExportError
 from .task import ExportSpec
 from .trainers import bare_trainer
 
@@ -110,3 +110,25 @@ def validation_metrics(
     trainer = bare_trainer(default_root_dir=workdir)
     results = trainer.validate(module, datamodule=datamodule, verbose=False)
     return {key: float(results[0][key]) for key in keys}
+
+
+def print_report(report: dict, metric: str) -> None:
+    """The export's table: per format its export time, differences to eager and metrics."""
+    keys = list(report["eager"].get("metrics", {metric: None}))
+    print(
+        f"{'format':<18} {'export [s]':>10} {'max|diff| b1':>13} {'max|diff| b3':>13}"
+        + "".join(f" {key:>16}" for key in keys)
+    )
+    for name in ("eager", *FORMATS):
+        if name not in report:
+            continue
+        entry = report[name]
+        values = entry.get("metrics", {metric: entry["metric"]})
+        scores = "".join(f" {values[key]:>16.4f}" for key in keys)
+        if name == "eager":
+            print(f"{'eager PyTorch':<18} {'':>10} {'':>13} {'':>13}{scores}")
+            continue
+        print(
+            f"{entry['file']:<18} {entry['export_seconds']:>10.1f} "
+            f"{entry['max_abs_diff_batch1']:>13.2e} {entry['max_abs_diff_batch3']:>13.2e}{scores}"
+        )

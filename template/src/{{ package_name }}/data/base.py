@@ -4,8 +4,8 @@ A task's DataModule extends :class:`TaskDataModule`, reads and checks its files 
 ``__init__`` (so a bad data set fails before the model is built, and what the model needs can
 be linked to it), and fills ``self.datasets`` in ``setup``::
 
-    class ImageFolderDataModule(TaskDataModule):
-        def __init__(self, root: str = "data/images", batch_size: int = 64, ..., **kwargs):
+    class MyTaskData(TaskDataModule):
+        def __init__(self, root: str = "data/mine", batch_size: int = 64, ..., **kwargs):
             super().__init__(batch_size, **kwargs)  # first: saves every argument as hparams
             ...
 

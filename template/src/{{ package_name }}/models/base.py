@@ -2,7 +2,7 @@
 
 A task's module extends :class:`TaskModule`, takes its own arguments and hands the rest on::
 
-    class ImageClassifier(TaskModule):
+    class MyTaskModel(TaskModule):
         backbone_name = "backbone"  # the pretrained part (surgery.py, finetuning.py)
         head_name = "head"  # the layer making the task's outputs
 

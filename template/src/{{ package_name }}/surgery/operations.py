@@ -47,9 +47,13 @@ def replace_head(
 ) -> tuple[str, list[str]]:
     """Replace the final linear layer by a new one, or by a small MLP.
 
+    A convolutional head (a one-stage detector's class logits) is replaced by convolutions:
+    the first keeps the old kernel, stride and padding, the later ones are 1 x 1, so the
+    output keeps its spatial size.
+
     Args:
-        target: a ``Linear`` module, or a module whose last ``Linear`` is replaced; default
-            the model's ``head_name``.
+        target: a ``Linear`` or ``Conv2d`` module, or a module whose last ``Linear`` is
+            replaced; default the model's ``head_name``.
         out_features: outputs of the new head; default those of the old one.
         hidden: widths of hidden layers (``[256]``: Linear, activation, dropout, Linear).
         dropout: dropout before every linear layer of the new head.
@@ -57,26 +61,35 @@ def replace_head(
     """
     target = target or _protocol_name(root, "head_name", "replace_head")
     module = get_submodule(root, target, "replace_head")
-    if not isinstance(module, nn.Linear):
+    if not isinstance(module, (nn.Linear, nn.Conv2d)):
         linears = [n for n, m in module.named_modules() if isinstance(m, nn.Linear)]
         if not linears:
             raise SurgeryError(
                 f"surgery step 'replace_head': {target!r} ({type(module).__name__}) holds no "
-                "Linear layer; give 'target' the name of a Linear module."
+                "Linear layer; give 'target' the name of a Linear or Conv2d module."
             )
         target = f"{target}.{linears[-1]}"
         module = root.get_submodule(target)
-    out = out_features or module.out_features
+    conv = isinstance(module, nn.Conv2d)
+    width = first = module.in_channels if conv else module.in_features
+    out = out_features or (module.out_channels if conv else module.out_features)
+
+    def layer(width: int, size: int, is_first: bool) -> nn.Module:
+        if not conv:
+            return nn.Linear(width, size)
+        if is_first:
+            return nn.Conv2d(width, size, module.kernel_size, module.stride, module.padding)
+        return nn.Conv2d(width, size, 1)
+
     layers: list[nn.Module] = []
-    width = module.in_features
     for size in hidden or []:
-        layers += [nn.Dropout(dropout), nn.Linear(width, size), _activation(activation, {})]
+        layers += [nn.Dropout(dropout), layer(width, size, not layers), _activation(activation, {})]
         width = size
-    layers += [nn.Dropout(dropout), nn.Linear(width, out)]
+    layers += [nn.Dropout(dropout), layer(width, out, not layers)]
     head = layers[-1] if len(layers) == 2 and dropout == 0 else nn.Sequential(*layers)
     device = module.weight.device
     set_submodule(root, target, head.to(device))
-    shape = " -> ".join(str(w) for w in [module.in_features, *(hidden or []), out])
+    shape = " -> ".join(str(w) for w in [first, *(hidden or []), out])
     return f"new head {shape} (dropout {dropout})", [target]
 
 

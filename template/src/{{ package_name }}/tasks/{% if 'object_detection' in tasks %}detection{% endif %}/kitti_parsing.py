@@ -21,7 +21,7 @@ import numpy as np
 
 from ...data.errors import DataValidationError
 from ...data.media import check_media, decode_image, describe_image_error
-from .kitti_metric import KittiObject
+from .kitti_lines import KittiObject
 from .labelled import LabelledImage
 from .transforms import BORDER_TOLERANCE
 
