@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from .runtimes import FORMATS, ExportError
 from .task import ExportSpec
+from .trainers import bare_trainer
 
 
 def _padded(tensors: list[Tensor], value: float) -> list[Tensor]:
@@ -106,14 +107,7 @@ def validation_metrics(
     module: L.LightningModule, datamodule: L.LightningDataModule, keys: list[str], workdir: Path
 ) -> dict[str, float]:
     """The module's validation metrics ``keys`` over the whole validation set."""
-    trainer = L.Trainer(
-        accelerator="cpu",
-        devices=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        default_root_dir=workdir,
-    )
+    trainer = bare_trainer(default_root_dir=workdir)
     results = trainer.validate(module, datamodule=datamodule, verbose=False)
     return {key: float(results[0][key]) for key in keys}
 

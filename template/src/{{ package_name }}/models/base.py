@@ -73,3 +73,33 @@ class TaskModule(L.LightningModule):
             optimizer, self.trainer, h.scheduler, h.warmup_epochs, h.step_epochs, h.step_gamma
         )
         return {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+
+class HuggingFaceModule:
+    """Mixed into a task module whose network is one Hugging Face model, ``self.model``
+    (``class QuestionAnsweringModel(HuggingFaceModule, TaskModule)``): its pretrained part,
+    for surgery.py and finetuning.py, is that model's base, whatever the architecture."""
+
+    model: torch.nn.Module
+
+    @property
+    def backbone_name(self) -> str:
+        """The pretrained model inside the Hugging Face one (``model.bert``, ``model.wav2vec2``,
+        ...)."""
+        return f"model.{self.model.base_model_prefix}"
+
+
+class EvaluationPages:
+    """Mixed into a task module that ends each evaluation with a page of examples, written by
+    its ``_finish_evaluation(stage, page_name, title)``: one page per validation epoch
+    (``val_epoch003.html``) and one for the test."""
+
+    def _finish_evaluation(self, stage: str, page_name: str, title: str) -> None:
+        raise NotImplementedError
+
+    def on_validation_epoch_end(self) -> None:
+        epoch = self.current_epoch
+        self._finish_evaluation("val", f"val_epoch{epoch:03d}.html", f"Validation, epoch {epoch}")
+
+    def on_test_epoch_end(self) -> None:
+        self._finish_evaluation("test", "test.html", "Test")

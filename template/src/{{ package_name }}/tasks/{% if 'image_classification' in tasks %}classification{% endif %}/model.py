@@ -31,12 +31,12 @@ from ...data.media import open_rgb
 from ...distributed import gather_objects
 from ...models.backbones import create_backbone
 from ...models.base import TaskModule
+from ...runs import run_dir
 from ...viz import (
     PrCurves,
     log_pr_curves_to_wandb,
     plot_confusion_matrix,
     plot_pr_curves,
-    run_dir,
     save_and_log_figure,
     write_confusion_csv,
     write_pr_csv,

@@ -8,11 +8,12 @@ metric sees the file's own values.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ...data.errors import DataValidationError
 from ...data.media import check_media, decode_image, describe_image_error
+from .labelled import LabelledImage
 from .transforms import BORDER_TOLERANCE
 
 
@@ -32,14 +33,8 @@ class CocoObject:
     annotation_id: int = 0
 
 
-@dataclass
-class CocoImage:
-    """One image: COCO id, path, size (width, height) and its annotations."""
-
-    image_id: int
-    path: Path
-    size: tuple[int, int]
-    objects: list[CocoObject] = field(default_factory=list)
+# One image: COCO id, path, size (width, height) and its annotations.
+CocoImage = LabelledImage[int, CocoObject]
 
 
 @dataclass

@@ -34,14 +34,14 @@ from ...data.base import TaskDataModule
 from ...data.errors import DataValidationError
 from ...data.folds import split_fold, write_split_files
 from ...data.media import open_rgb
-from ...viz import run_dir
+from ...runs import run_dir
 from .kitti_parsing import KittiImage, image_sizes, images_in, scan_kitti, split_ids
 from .kitti_parsing import parse_label_line as parse_label_line  # re-exported: tests
 from .kitti_parsing import read_label_file as read_label_file  # re-exported: kitti_files.py
 from .kitti_parsing import read_split_file as read_split_file  # re-exported: kitti_files.py
 from .kitti_parsing import type_table as type_table  # re-exported: model.py reads it here
 from .sample import write_shapes_kitti
-from .transforms import build_detection_transforms, collate_detection
+from .transforms import collate_detection, transforms_for
 
 
 class KittiDetectionDataset(Dataset):
@@ -165,11 +165,7 @@ class KittiDataModule(TaskDataModule):
         return len(self._class_names)
 
     def _dataset(self, images: list[KittiImage], train: bool) -> KittiDetectionDataset:
-        h = self.hparams
-        transform = build_detection_transforms(
-            train, h.min_size, h.max_size, h.hflip, h.photometric
-        )
-        return KittiDetectionDataset(images, self._class_names, transform)
+        return KittiDetectionDataset(images, self._class_names, transforms_for(self.hparams, train))
 
     def write_split(self, folder: Path) -> None:
         """Write the ids of the split in use to ``folder/{train,val}.txt`` (and the fold to

@@ -14,7 +14,7 @@ once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,7 @@ import numpy as np
 from ...data.errors import DataValidationError
 from ...data.media import check_media, decode_image, describe_image_error
 from .kitti_lines import KittiObject
+from .labelled import LabelledImage
 from .transforms import BORDER_TOLERANCE
 
 # Every object type of the KITTI labels.
@@ -134,14 +135,8 @@ def read_label_file(
     return objects, problems
 
 
-@dataclass
-class KittiImage:
-    """One image: its id (file stem), path, size (width, height) and labelled objects."""
-
-    image_id: str
-    path: Path
-    size: tuple[int, int]
-    objects: list[KittiObject] = field(default_factory=list)
+# One image: its id (file stem), path, size (width, height) and labelled objects.
+KittiImage = LabelledImage[str, KittiObject]
 
 
 @dataclass

@@ -4,6 +4,8 @@ the torchvision v2 transforms (image and boxes together) and the collate.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 from torchvision.transforms import v2
@@ -38,6 +40,13 @@ def build_detection_transforms(
         v2.ToDtype(torch.float32, scale=True),
     ]
     return v2.Compose(steps)
+
+
+def transforms_for(settings: Any, train: bool) -> v2.Compose:
+    """:func:`build_detection_transforms` with a detection DataModule's settings (its
+    ``hparams``: ``min_size``, ``max_size``, ``hflip``, ``photometric``)."""
+    s = settings
+    return build_detection_transforms(train, s.min_size, s.max_size, s.hflip, s.photometric)
 
 
 def collate_detection(batch: list[tuple[Tensor, dict, dict]]) -> dict:

@@ -13,12 +13,18 @@ from pathlib import Path
 from lightning.pytorch import Trainer
 from lightning.pytorch.loggers import WandbLogger
 
+from ...pages import write_html_page
+
 STYLE = """
 body { font-family: sans-serif; max-width: 60em; margin: 2em auto; line-height: 1.5; }
 .example { border-top: 1px solid #ccc; padding: 0.5em 0; }
 .gold { background: #b7e4b0; } .pred { background: #ffcf99; } .both { background: #9cc9ff; }
 .score { color: #555; font-size: 0.9em; }
 """
+LEGEND = (
+    '<p><span class="gold">gold answer</span> <span class="pred">prediction</span> '
+    '<span class="both">both</span></p>'
+)
 
 
 @dataclass(frozen=True)
@@ -73,19 +79,7 @@ def write_answers_page(questions: list[AnsweredQuestion], path: Path, title: str
             f"<br>gold: {gold}<br>predicted: {predicted}"
             f"<p>{highlight(q.context, q.gold, span)}</p></div>"
         )
-    legend = (
-        '<p><span class="gold">gold answer</span> <span class="pred">prediction</span> '
-        '<span class="both">both</span></p>'
-    )
-    page = (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{legend}"
-        + "\n".join(blocks)
-        + "</body></html>\n"
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    return path
+    return write_html_page(path, title, STYLE, LEGEND, blocks)
 
 
 def log_answers_table(trainer: Trainer, questions: list[AnsweredQuestion], key: str) -> None:

@@ -33,8 +33,8 @@ from ...models.backbones import (
     offline_message,
     use_cache_only_if_hub_unreachable,
 )
-from ...models.base import TaskModule
-from ...viz import run_dir
+from ...models.base import EvaluationPages, HuggingFaceModule, TaskModule
+from ...runs import run_dir
 from .answer_pages import (
     AnsweredQuestion,
     log_answers_table,
@@ -188,7 +188,7 @@ def build_qa_model(
         ) from error
 
 
-class QuestionAnsweringModel(TaskModule):
+class QuestionAnsweringModel(HuggingFaceModule, EvaluationPages, TaskModule):
     """A Hugging Face extractive QA model, trained on start / end token labels.
 
     Args:
@@ -219,11 +219,6 @@ class QuestionAnsweringModel(TaskModule):
 
     # For surgery.py and finetuning.py: the span-scoring layer (start and end per token).
     head_name = "model.qa_outputs"
-
-    @property
-    def backbone_name(self) -> str:
-        """The pretrained encoder inside the Hugging Face model (``model.bert``, ...)."""
-        return f"model.{self.model.base_model_prefix}"
 
     def __init__(
         self,
@@ -366,13 +361,6 @@ class QuestionAnsweringModel(TaskModule):
             log_answers_table(self.trainer, questions, key=f"answers/{stage}")
         self._windows.clear()
         self._gold.clear()
-
-    def on_validation_epoch_end(self) -> None:
-        epoch = self.current_epoch
-        self._finish_evaluation("val", f"val_epoch{epoch:03d}.html", f"Validation, epoch {epoch}")
-
-    def on_test_epoch_end(self) -> None:
-        self._finish_evaluation("test", "test.html", "Test")
 
     def on_predict_epoch_end(self) -> None:
         self._gather()

@@ -37,8 +37,8 @@ from ...models.backbones import (
     enable_gradient_checkpointing,
     loading_weights,
 )
-from ...models.base import TaskModule
-from ...viz import run_dir
+from ...models.base import EvaluationPages, HuggingFaceModule, TaskModule
+from ...runs import run_dir
 from .decoding import ctc_greedy_decode, ctc_prefix_beam_search, ids_to_text
 from .logmel_bigru import LogMelBiGRUForCTC
 from .metric import corpus_error_rates, normalize_transcript
@@ -148,7 +148,7 @@ def build_asr_model(
     return model
 
 
-class SpeechRecognitionModel(TaskModule):
+class SpeechRecognitionModel(HuggingFaceModule, EvaluationPages, TaskModule):
     """A CTC speech encoder or a Whisper, trained on LibriSpeech-format transcripts.
 
     Args:
@@ -184,11 +184,6 @@ class SpeechRecognitionModel(TaskModule):
         """For surgery.py and finetuning.py: the output layer (CTC characters or Whisper
         tokens)."""
         return "model.lm_head" if self.family == "ctc" else "model.proj_out"
-
-    @property
-    def backbone_name(self) -> str:
-        """The pretrained speech model inside the Hugging Face one (``model.wav2vec2``, ...)."""
-        return f"model.{self.model.base_model_prefix}"
 
     def __init__(
         self,
@@ -330,13 +325,6 @@ class SpeechRecognitionModel(TaskModule):
             log_transcripts_table(self.trainer, shown, key=f"transcripts/{stage}")
         self._results = []
         self._loss_sum, self._loss_count = 0.0, 0
-
-    def on_validation_epoch_end(self) -> None:
-        epoch = self.current_epoch
-        self._finish_evaluation("val", f"val_epoch{epoch:03d}.html", f"Validation, epoch {epoch}")
-
-    def on_test_epoch_end(self) -> None:
-        self._finish_evaluation("test", "test.html", "Test")
 
     def on_predict_epoch_end(self) -> None:
         results, self._results = gather_objects(self._results), []

@@ -14,7 +14,8 @@ from pathlib import Path
 from lightning.pytorch import Trainer
 from lightning.pytorch.loggers import WandbLogger
 
-from {{ package_name }}.tasks.asr.metric import AlignedWord, align_words, edit_counts
+from ...pages import write_html_page
+from .metric import AlignedWord, align_words, edit_counts
 
 STYLE = """
 body { font-family: sans-serif; max-width: 60em; margin: 2em auto; line-height: 1.6; }
@@ -23,6 +24,10 @@ body { font-family: sans-serif; max-width: 60em; margin: 2em auto; line-height: 
 .S { background: #ffcf99; } .D { background: #ffb3b3; text-decoration: line-through; }
 .I { background: #a8d1ff; text-decoration: underline; } del { color: #777; }
 """
+LEGEND = (
+    '<p><span class="S"><del>reference</del> substituted</span> '
+    '<span class="D">deleted</span> <span class="I">inserted</span></p>'
+)
 
 
 @dataclass(frozen=True)
@@ -73,19 +78,7 @@ def write_transcripts_page(transcripts: list[Transcript], path: Path, title: str
             f"{counts['N']} words)</span><br>ref: {html.escape(t.reference)}"
             f"<br>hyp: {marked_words(alignment)}</div>"
         )
-    legend = (
-        '<p><span class="S"><del>reference</del> substituted</span> '
-        '<span class="D">deleted</span> <span class="I">inserted</span></p>'
-    )
-    page = (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{legend}"
-        + "\n".join(blocks)
-        + "</body></html>\n"
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    return path
+    return write_html_page(path, title, STYLE, LEGEND, blocks)
 
 
 def log_transcripts_table(trainer: Trainer, transcripts: list[Transcript], key: str) -> None:
