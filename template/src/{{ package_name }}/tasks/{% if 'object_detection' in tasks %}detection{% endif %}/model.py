@@ -24,10 +24,10 @@ from torch import Tensor
 from ...distributed import gather_objects
 from ...metrics.exact import logged
 from ...models.base import TaskModule
+from ...runs import run_dir
 from ...viz import (
     log_pr_curves_to_wandb,
     plot_pr_curves,
-    run_dir,
     save_and_log_figure,
     write_pr_csv,
 )
