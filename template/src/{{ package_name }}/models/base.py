@@ -77,7 +77,7 @@ class TaskModule(L.LightningModule):
 
 class HuggingFaceModule:
     """Mixed into a task module whose network is one Hugging Face model, ``self.model``
-    (``class QuestionAnsweringModel(HuggingFaceModule, TaskModule)``): its pretrained part,
+    (``class MyModel(HuggingFaceModule, TaskModule)``): its pretrained part,
     for surgery.py and finetuning.py, is that model's base, whatever the architecture."""
 
     model: torch.nn.Module

@@ -34,7 +34,7 @@ class CocoObject:
 
 
 # One image: COCO id, path, size (width, height) and its annotations.
-CocoImage = LabelledImage[int, CocoObject]
+CocoImage = LabelledImage  # image_id: int, objects: CocoObject
 
 
 @dataclass

@@ -136,7 +136,7 @@ def read_label_file(
 
 
 # One image: its id (file stem), path, size (width, height) and labelled objects.
-KittiImage = LabelledImage[str, KittiObject]
+KittiImage = LabelledImage  # image_id: str (the file stem), objects: KittiObject
 
 
 @dataclass

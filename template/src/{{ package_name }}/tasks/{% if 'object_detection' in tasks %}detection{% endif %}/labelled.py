@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, TypeVar
-
-Id = TypeVar("Id")  # KITTI's file stem (str), COCO's image id (int)
-Obj = TypeVar("Obj")  # KittiObject, CocoObject
+from typing import Any
 
 
 @dataclass
-class LabelledImage(Generic[Id, Obj]):
-    """One image: its id, path, size (width, height) and labelled objects."""
+class LabelledImage:
+    """One image: its id, path, size (width, height) and labelled objects.
 
-    image_id: Id
+    ``image_id`` is KITTI's file stem (str) or COCO's image id (int); ``objects`` hold
+    KittiObject or CocoObject records. (Not a ``Generic`` class: the project's Python versions
+    disagree on how to write one, 3.12's ``class C[T]`` being a syntax error before.)
+    """
+
+    image_id: int | str
     path: Path
     size: tuple[int, int]
-    objects: list[Obj] = field(default_factory=list)
+    objects: list[Any] = field(default_factory=list)
