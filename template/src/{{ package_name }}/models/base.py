@@ -18,6 +18,8 @@ them under ``model.init_args`` as before.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import lightning as L
 import torch
 from lightning.pytorch.cli import OptimizerCallable
@@ -89,13 +91,15 @@ class HuggingFaceModule:
         return f"model.{self.model.base_model_prefix}"
 
 
-class EvaluationPages:
+class EvaluationPages(ABC):
     """Mixed into a task module that ends each evaluation with a page of examples, written by
     its ``_finish_evaluation(stage, page_name, title)``: one page per validation epoch
-    (``val_epoch003.html``) and one for the test."""
+    (``val_epoch003.html``) and one for the test. A module without that method cannot be
+    built (abstract), rather than failing at the end of its first validation epoch."""
 
+    @abstractmethod
     def _finish_evaluation(self, stage: str, page_name: str, title: str) -> None:
-        raise NotImplementedError
+        """Compute the stage's metrics, log them and write ``page_name`` titled ``title``."""
 
     def on_validation_epoch_end(self) -> None:
         epoch = self.current_epoch
