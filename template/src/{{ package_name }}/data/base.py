@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import lightning as L
+from lightning.fabric.utilities.data import AttributeDict
 from torch.utils.data import DataLoader, Dataset
 
 from .errors import DataValidationError
@@ -44,6 +45,11 @@ class TaskDataModule(L.LightningDataModule):
         fold: the fold that validates (0 to folds-1); the others train.
         seed: seed of the folds (and of a seeded hold-out split) and of the shuffling order.
     """
+
+    # Lightning types ``hparams`` as a plain mapping; it is an AttributeDict of the saved
+    # arguments, so ``self.hparams.lr_groups`` type-checks.
+    hparams: AttributeDict
+
 
     def __init__(
         self,

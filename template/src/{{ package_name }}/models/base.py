@@ -21,6 +21,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 import lightning as L
+from lightning.fabric.utilities.data import AttributeDict
 import torch
 from lightning.pytorch.cli import OptimizerCallable
 
@@ -44,6 +45,11 @@ class TaskModule(L.LightningModule):
         lr_groups: learning rates of the backbone and its layers relative to the head (see
             ``finetuning.py``), e.g. ``{backbone_scale: 0.1, layer_decay: 0.8}``.
     """
+
+    # Lightning types ``hparams`` as a plain mapping; it is an AttributeDict of the saved
+    # arguments, so ``self.hparams.lr_groups`` type-checks.
+    hparams: AttributeDict
+
 
     def __init__(
         self,
