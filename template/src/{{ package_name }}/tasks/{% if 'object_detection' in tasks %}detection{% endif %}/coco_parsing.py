@@ -46,7 +46,7 @@ class CocoSplit:
 
     @property
     def image_ids(self) -> set[int]:
-        return {image.image_id for image in self.images}
+        return {int(image.image_id) for image in self.images}  # COCO's ids are ints
 
 
 def _number(value: object) -> bool:

@@ -8,6 +8,7 @@ each a box and a class (or "no object").
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -35,6 +36,12 @@ class HuggingFaceDetector(nn.Module):
     that read it. Boxes are (cx, cy, w, h) relative to each image's unpadded size, the
     convention the published DETR-family weights were trained with.
     """
+
+    # A transformers model (or a module like one: ``config.num_labels``, ``logits``,
+    # ``pred_boxes``); transformers' own annotations differ between the versions we allow.
+    model: Any
+    mean: Tensor  # buffers
+    std: Tensor
 
     def __init__(
         self,
@@ -124,9 +131,9 @@ class HuggingFaceDetector(nn.Module):
             for logits, boxes, image in zip(outputs.logits, outputs.pred_boxes, images, strict=True)
         ]
 
-    def postprocess(self, logits: Tensor, boxes: Tensor, size: tuple[int, int]) -> dict:
+    def postprocess(self, logits: Tensor, boxes: Tensor, size: Sequence[int]) -> dict:
         """One image's queries -> detections in the pixels of an image of ``size`` (h, w)."""
-        classes = self.model.config.num_labels
+        classes: int = self.model.config.num_labels
         if logits.shape[-1] == classes + 1:  # softmax over the classes and "no object" (DETR)
             scores, labels = logits.softmax(-1)[:, :classes].max(-1)
         else:  # independent sigmoids, the best (query, class) pairs (RT-DETR, Deformable DETR)
@@ -142,7 +149,7 @@ class HuggingFaceDetector(nn.Module):
         return {"boxes": xyxy, "scores": scores[keep][order], "labels": labels[keep][order] + 1}
 
 
-def _to_relative_cxcywh(boxes: Tensor, size: tuple[int, int]) -> Tensor:
+def _to_relative_cxcywh(boxes: Tensor, size: Sequence[int]) -> Tensor:
     """(x1, y1, x2, y2) in pixels -> (cx, cy, w, h) as fractions of the image's (h, w)."""
     height, width = size
     x1, y1, x2, y2 = boxes.unbind(-1)

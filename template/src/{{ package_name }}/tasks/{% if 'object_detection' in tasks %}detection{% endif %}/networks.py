@@ -22,6 +22,8 @@ import torch
 from torch import Tensor, nn
 from torchvision.models.detection import FCOS, FasterRCNN, RetinaNet
 from torchvision.models.detection.anchor_utils import AnchorGenerator
+from torchvision.models.detection.fcos import FCOSClassificationHead
+from torchvision.models.detection.retinanet import RetinaNetClassificationHead
 from torchvision.ops import FeaturePyramidNetwork, MultiScaleRoIAlign
 from torchvision.ops.feature_pyramid_network import LastLevelMaxPool, LastLevelP6P7
 
@@ -157,7 +159,9 @@ def _torchvision_weights_or_fail(builder: str) -> Any:
     return weights
 
 
-def _replace_class_logits(head: nn.Module, classes: int) -> None:
+def _replace_class_logits(
+    head: RetinaNetClassificationHead | FCOSClassificationHead, classes: int
+) -> None:
     """A new last convolution for ``classes`` on a RetinaNet / FCOS classification head; the
     pretrained tower below it stays. Initialised as torchvision does: prior probability 0.01."""
     old = head.cls_logits
