@@ -21,8 +21,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 import lightning as L
-from lightning.fabric.utilities.data import AttributeDict
 import torch
+from lightning.fabric.utilities.data import AttributeDict
 from lightning.pytorch.cli import OptimizerCallable
 
 from ..finetuning import LearningRateGroups, build_optimizer
@@ -49,7 +49,6 @@ class TaskModule(L.LightningModule):
     # Lightning types ``hparams`` as a plain mapping; it is an AttributeDict of the saved
     # arguments, so ``self.hparams.lr_groups`` type-checks.
     hparams: AttributeDict
-
 
     def __init__(
         self,
