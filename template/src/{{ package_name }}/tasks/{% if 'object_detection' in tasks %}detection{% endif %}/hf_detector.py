@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ...models.backbones import BackboneError, loading_weights
+from .settings import DetectorSettings
 
 # Where the published models keep the layer that scores the classes, first match wins: DETR,
 # Conditional DETR and YOLOS; Deformable DETR; RT-DETR and D-FINE (one per decoder layer).
@@ -165,11 +166,7 @@ def _to_xyxy(cxcywh: Tensor) -> Tensor:
 def build_hf_detector(
     model_id: str,
     pretrained: bool,
-    class_names: list[str],
-    min_size: int,
-    max_size: int,
-    score_threshold: float = 0.05,
-    detections_per_image: int = 100,
+    settings: DetectorSettings,
     config_overrides: dict[str, Any] | None = None,
 ) -> HuggingFaceDetector:
     """``AutoModelForObjectDetection`` by hub id or local folder, or (``pretrained: false``)
@@ -178,6 +175,7 @@ def build_hf_detector(
     from transformers import AutoConfig, AutoModelForObjectDetection
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
+    class_names = settings.class_names
     labels = dict(
         num_labels=len(class_names),
         id2label=dict(enumerate(class_names)),
@@ -218,10 +216,10 @@ def build_hf_detector(
         model,
         tuple(processor.image_mean) if normalises else None,
         tuple(processor.image_std) if normalises else None,
-        min_size,
-        max_size,
-        score_threshold,
-        detections_per_image,
+        settings.min_size,
+        settings.max_size,
+        settings.score_threshold,
+        settings.detections_per_image,
     )
 
 

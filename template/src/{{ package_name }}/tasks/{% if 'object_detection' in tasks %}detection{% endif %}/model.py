@@ -34,6 +34,7 @@ from ...viz import (
 from .draw import log_boxes_to_wandb, plot_detections
 from .evaluation import EvaluationName, evaluation_named
 from .networks import create_detector, part_names
+from .settings import DetectorSettings
 
 
 class ObjectDetector(TaskModule):
@@ -107,17 +108,15 @@ class ObjectDetector(TaskModule):
         if class_names is not None and len(class_names) != num_classes:
             raise ValueError(f"{len(class_names)} class_names given for {num_classes} classes")
         self.class_names = list(class_names or [str(i) for i in range(num_classes)])
+        sizes = (min_size, max_size, score_threshold, detections_per_image)
+        settings = DetectorSettings(tuple(self.class_names), *sizes)
         self.detector = create_detector(
             architecture,
             backbone,
             pretrained,
-            self.class_names,
-            min_size,
-            max_size,
+            settings,
             fpn_channels,
             smallest_anchor,
-            score_threshold,
-            detections_per_image,
             backbone_kwargs,
             config_overrides,
         )

@@ -31,6 +31,7 @@ from ...models.backbones import BackboneError, data_config
 from ...network import host_reachable
 from .backbones import create_feature_maps
 from .hf_detector import HuggingFaceDetector, build_hf_detector
+from .settings import DetectorSettings
 
 TIMM_ARCHITECTURES = ("fasterrcnn", "retinanet", "fcos")
 
@@ -59,13 +60,9 @@ def build_detector(
     architecture: str,
     backbone: str,
     pretrained: bool,
-    num_classes: int,
-    min_size: int,
-    max_size: int,
+    settings: DetectorSettings,
     fpn_channels: int = 256,
     smallest_anchor: int = 32,
-    score_threshold: float = 0.05,
-    detections_per_image: int = 100,
     backbone_kwargs: dict[str, Any] | None = None,
 ) -> nn.Module:
     """A torchvision detector on a timm backbone; labels 1..num_classes (0 is background)."""
@@ -85,12 +82,12 @@ def build_detector(
     sizes = [smallest_anchor * 2**level for level in range(levels)]
     config = data_config(backbone)
     common = dict(
-        min_size=min_size,
-        max_size=max_size,
+        min_size=settings.min_size,
+        max_size=settings.max_size,
         image_mean=list(config.mean),
         image_std=list(config.std),
     )
-    classes = num_classes + 1  # torchvision counts the background as a class
+    classes = settings.num_classes + 1  # torchvision counts the background as a class
     if architecture == "fasterrcnn":
         anchors = AnchorGenerator(tuple((s,) for s in sizes), ((0.5, 1.0, 2.0),) * levels)
         return FasterRCNN(
@@ -98,8 +95,8 @@ def build_detector(
             num_classes=classes,
             rpn_anchor_generator=anchors,
             box_roi_pool=MultiScaleRoIAlign([str(i) for i in range(len(out_indices))], 7, 2),
-            box_score_thresh=score_threshold,
-            box_detections_per_img=detections_per_image,
+            box_score_thresh=settings.score_threshold,
+            box_detections_per_img=settings.detections_per_image,
             **common,
         )
     if architecture == "retinanet":
@@ -110,8 +107,8 @@ def build_detector(
             pyramid,
             num_classes=classes,
             anchor_generator=anchors,
-            score_thresh=score_threshold,
-            detections_per_img=detections_per_image,
+            score_thresh=settings.score_threshold,
+            detections_per_img=settings.detections_per_image,
             **common,
         )
     # FCOS is anchor-free: one "anchor" per location only sets the size ranges per level.
@@ -120,8 +117,8 @@ def build_detector(
         pyramid,
         num_classes=classes,
         anchor_generator=anchors,
-        score_thresh=score_threshold,
-        detections_per_img=detections_per_image,
+        score_thresh=settings.score_threshold,
+        detections_per_img=settings.detections_per_image,
         **common,
     )
 
@@ -173,15 +170,9 @@ def _replace_class_logits(
 
 
 def build_torchvision_detector(
-    builder: str,
-    pretrained: bool,
-    num_classes: int,
-    min_size: int,
-    max_size: int,
-    score_threshold: float = 0.05,
-    detections_per_image: int = 100,
+    builder: str, pretrained: bool, settings: DetectorSettings
 ) -> nn.Module:
-    """torchvision's ``builder`` (e.g. ``fasterrcnn_resnet50_fpn_v2``) for ``num_classes``
+    """torchvision's ``builder`` (e.g. ``fasterrcnn_resnet50_fpn_v2``) for the settings'
     classes, labels 1..num_classes (0 is background); with ``pretrained``, its COCO weights
     with a new class head."""
     from torchvision.models import get_model
@@ -193,14 +184,15 @@ def build_torchvision_detector(
             f"Unknown torchvision detector 'torchvision:{builder}'. Choose one of: "
             + ", ".join(f"torchvision:{name}" for name in known)
         )
-    classes = num_classes + 1  # torchvision counts the background as a class
+    classes = settings.num_classes + 1  # torchvision counts the background as a class
     two_stage = builder.startswith("fasterrcnn")
+    threshold, most = settings.score_threshold, settings.detections_per_image
     limits = (
-        dict(box_score_thresh=score_threshold, box_detections_per_img=detections_per_image)
+        dict(box_score_thresh=threshold, box_detections_per_img=most)
         if two_stage
-        else dict(score_thresh=score_threshold, detections_per_img=detections_per_image)
+        else dict(score_thresh=threshold, detections_per_img=most)
     )
-    common = dict(min_size=min_size, max_size=max_size, **limits)
+    common = dict(min_size=settings.min_size, max_size=settings.max_size, **limits)
     if not pretrained:
         random = dict(weights=None, weights_backbone=None, num_classes=classes)
         return get_model(builder, **random, **common)
@@ -217,41 +209,24 @@ def create_detector(
     architecture: str,
     backbone: str,
     pretrained: bool,
-    class_names: list[str],
-    min_size: int,
-    max_size: int,
+    settings: DetectorSettings,
     fpn_channels: int = 256,
     smallest_anchor: int = 32,
-    score_threshold: float = 0.05,
-    detections_per_image: int = 100,
     backbone_kwargs: dict[str, Any] | None = None,
     config_overrides: dict[str, Any] | None = None,
 ) -> nn.Module:
     """The detector that ``architecture`` names, with torchvision's interface (labels
-    1..num_classes, 0 is background)."""
+    1..num_classes, 0 is background). ``backbone``, ``fpn_channels``, ``smallest_anchor`` and
+    ``backbone_kwargs`` shape the timm-backbone families; ``config_overrides`` the Hugging Face
+    ones."""
     family, _, name = architecture.partition(":")
-    limits = (score_threshold, detections_per_image)
     if architecture in TIMM_ARCHITECTURES:
-        return build_detector(
-            architecture,
-            backbone,
-            pretrained,
-            len(class_names),
-            min_size,
-            max_size,
-            fpn_channels,
-            smallest_anchor,
-            *limits,
-            backbone_kwargs,
-        )
+        timm = (fpn_channels, smallest_anchor, backbone_kwargs)
+        return build_detector(architecture, backbone, pretrained, settings, *timm)
     if family == "torchvision" and name:
-        return build_torchvision_detector(
-            name, pretrained, len(class_names), min_size, max_size, *limits
-        )
+        return build_torchvision_detector(name, pretrained, settings)
     if family == "hf" and name:
-        return build_hf_detector(
-            name, pretrained, class_names, min_size, max_size, *limits, config_overrides
-        )
+        return build_hf_detector(name, pretrained, settings, config_overrides)
     raise BackboneError(
         f"Unknown architecture {architecture!r}: use fasterrcnn, retinanet or fcos (on the timm "
         "`backbone`), torchvision:<detector> (e.g. torchvision:fasterrcnn_resnet50_fpn_v2) or "
