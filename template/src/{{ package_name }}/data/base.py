@@ -50,7 +50,6 @@ class TaskDataModule(L.LightningDataModule):
     # arguments, so ``self.hparams.lr_groups`` type-checks.
     hparams: AttributeDict
 
-
     def __init__(
         self,
         batch_size: int,
