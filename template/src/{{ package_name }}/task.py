@@ -116,7 +116,8 @@ class TimedPredictor(Protocol):
     """The predictor a demo page calls: ``predictor(*request)`` answers one request, and
     ``predictor.last`` is that request's latency as text (``"12.3 ms"``)."""
 
-    last: str
+    @property
+    def last(self) -> str: ...
 
     def __call__(self, *request: Any) -> Any: ...
 
