@@ -13,7 +13,9 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
+
+Key = TypeVar("Key")
 
 
 def alternate(
@@ -46,6 +48,6 @@ def milliseconds_per_call(function: Callable[[], object], calls: int) -> float:
     return 1000 * (time.perf_counter() - start) / calls
 
 
-def medians(results: Mapping[str, list[float]]) -> dict[str, float]:
-    """The median of each run's times."""
+def medians(results: Mapping[Key, list[float]]) -> dict[Key, float]:
+    """The median of each run's times, under the same keys (run names, batch sizes ...)."""
     return {name: statistics.median(values) for name, values in results.items()}

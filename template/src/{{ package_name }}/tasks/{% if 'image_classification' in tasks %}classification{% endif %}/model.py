@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -109,6 +109,10 @@ class ImageClassifier(TaskModule):
     # For surgery.py and finetuning.py: the pretrained part, and the layer making the logits.
     backbone_name = "backbone"
     head_name = "head"
+    # Any module that maps images to features / features to logits: surgery and export's
+    # runtimes replace them with others.
+    backbone: nn.Module
+    head: nn.Module
     # For ``train.py --compile true``: images all have the configured size, so only the last
     # partial batch of an epoch changes a shape, and static shapes cost one more compile for
     # it. Dynamic shapes there crashed on an H100 (torch 2.11) with channels_last weights
@@ -173,8 +177,9 @@ class ImageClassifier(TaskModule):
     def _evaluate(self, batch: dict, stage: str, metrics: MetricCollection) -> None:
         logits = self(batch["image"])
         size = len(batch["target"])
-        self.eval_loss[stage].update(self.loss(logits, batch["target"]), weight=size)
-        self.log(f"{stage}/loss", self.eval_loss[stage], prog_bar=True, batch_size=size)
+        mean_loss = cast(MeanMetric, self.eval_loss[stage])  # a ModuleDict types its values Module
+        mean_loss.update(self.loss(logits, batch["target"]), weight=size)
+        self.log(f"{stage}/loss", mean_loss, prog_bar=True, batch_size=size)
         metrics.update(logits, batch["target"])
         for name, metric in metrics.items():  # computed over the whole epoch by torchmetrics
             self.log(name, metric, prog_bar=name.endswith("/acc"), batch_size=size)

@@ -219,6 +219,9 @@ class QuestionAnsweringModel(HuggingFaceModule, EvaluationPages, TaskModule):
 
     # For surgery.py and finetuning.py: the span-scoring layer (start and end per token).
     head_name = "model.qa_outputs"
+    # A Hugging Face QA model (``config`` ...), or export's runtime in its place: no class of
+    # theirs declares what all answer, so typed by use rather than as nn.Module.
+    model: Any
 
     def __init__(
         self,
@@ -317,8 +320,8 @@ class QuestionAnsweringModel(HuggingFaceModule, EvaluationPages, TaskModule):
                 name = key.replace("exact_match", "em").replace("exact", "em")
                 name = name.replace("HasAns", "has_ans").replace("NoAns", "no_ans")
                 # Unrounded (metrics.exact.logged): equal to `score squad` on predict's files.
-                value = logged(value, self.device)
-                self.log(f"{stage}/{name}", value, prog_bar=name in ("em", "f1"))
+                logged_value = logged(value, self.device)
+                self.log(f"{stage}/{name}", logged_value, prog_bar=name in ("em", "f1"))
         return predictions
 
     def _answered(self, predictions: dict[str, SpanPrediction]) -> list[AnsweredQuestion]:

@@ -111,6 +111,7 @@ def build_asr_model(
                 f"config_overrides {unknown} are not settings of {LOG_MEL_BIGRU!r}; it takes "
                 f"{', '.join(name for name in allowed if name not in _HF_CTC_FIELDS)}."
             )
+        assert vocabulary is not None  # a CTC model without one was refused above
         ids = {token: i for i, token in enumerate(vocabulary)}
         return LogMelBiGRUForCTC(
             len(vocabulary), ids[PAD], ctc_zero_infinity=ctc_zero_infinity, **sizes
@@ -178,6 +179,11 @@ class SpeechRecognitionModel(HuggingFaceModule, EvaluationPages, TaskModule):
             ``lr_groups`` (e.g. ``{backbone_scale: 1.0, layer_decay: 0.9}``): see
             ``models/base.py``.
     """
+
+    # A Hugging Face CTC model or Whisper, our LogMelBiGRUForCTC, or export's runtime in its
+    # place: no class of theirs declares what all answer (``generate``,
+    # ``_get_feat_extract_output_lengths`` ...), so typed by use rather than as nn.Module.
+    model: Any
 
     @property
     def head_name(self) -> str:
