@@ -163,25 +163,20 @@ def _to_xyxy(cxcywh: Tensor) -> Tensor:
     return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dim=-1)
 
 
-def build_hf_detector(
-    model_id: str,
-    pretrained: bool,
-    settings: DetectorSettings,
-    config_overrides: dict[str, Any] | None = None,
-) -> HuggingFaceDetector:
+def build_hf_detector(model_id: str, settings: DetectorSettings) -> HuggingFaceDetector:
     """``AutoModelForObjectDetection`` by hub id or local folder, or (``pretrained: false``)
     a random model of a type (``detr``, ``rt_detr``, ``yolos``, ...) from its default config
     and ``config_overrides``. The class head is made for ``class_names``."""
     from transformers import AutoConfig, AutoModelForObjectDetection
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
-    class_names = settings.class_names
+    class_names, pretrained = settings.class_names, settings.pretrained
     labels = dict(
         num_labels=len(class_names),
         id2label=dict(enumerate(class_names)),
         label2id={name: i for i, name in enumerate(class_names)},
     )
-    overrides = {**labels, **(config_overrides or {})}
+    overrides = {**labels, **(settings.config_overrides or {})}
     by_type = not pretrained and model_id in CONFIG_MAPPING
     name = f"hf:{model_id}"
     try:

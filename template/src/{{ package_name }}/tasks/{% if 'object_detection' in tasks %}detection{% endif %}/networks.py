@@ -56,16 +56,10 @@ class FeaturePyramid(nn.Module):
         return self.fpn(OrderedDict((str(i), f) for i, f in enumerate(features)))
 
 
-def build_detector(
-    architecture: str,
-    backbone: str,
-    pretrained: bool,
-    settings: DetectorSettings,
-    fpn_channels: int = 256,
-    smallest_anchor: int = 32,
-    backbone_kwargs: dict[str, Any] | None = None,
-) -> nn.Module:
-    """A torchvision detector on a timm backbone; labels 1..num_classes (0 is background)."""
+def build_detector(architecture: str, settings: DetectorSettings) -> nn.Module:
+    """A torchvision detector (``fasterrcnn``, ``retinanet``, ``fcos``) on the settings' timm
+    backbone; labels 1..num_classes (0 is background)."""
+    backbone, fpn_channels = settings.backbone, settings.fpn_channels
     if architecture == "fcos" and fpn_channels % 32:
         raise ValueError(
             f"FCOS's heads use GroupNorm with 32 groups: fpn_channels must be a multiple of 32, "
@@ -74,12 +68,13 @@ def build_detector(
     # Faster R-CNN uses strides 4-32 (+ a pooled level); RetinaNet and FCOS 8-32 (+ P6, P7).
     two_stage = architecture == "fasterrcnn"
     out_indices = (1, 2, 3, 4) if two_stage else (2, 3, 4)
-    features = create_feature_maps(backbone, pretrained, out_indices, **(backbone_kwargs or {}))
+    options = settings.backbone_kwargs or {}
+    features = create_feature_maps(backbone, settings.pretrained, out_indices, **options)
     extra = "pool" if two_stage else "p6p7"
     pyramid = FeaturePyramid(features.model, features.channels, fpn_channels, extra)
     levels = len(out_indices) + (1 if two_stage else 2)
     # Anchors double in size from level to level, starting at the finest one.
-    sizes = [smallest_anchor * 2**level for level in range(levels)]
+    sizes = [settings.smallest_anchor * 2**level for level in range(levels)]
     config = data_config(backbone)
     common = dict(
         min_size=settings.min_size,
@@ -169,9 +164,7 @@ def _replace_class_logits(
     head.num_classes = classes
 
 
-def build_torchvision_detector(
-    builder: str, pretrained: bool, settings: DetectorSettings
-) -> nn.Module:
+def build_torchvision_detector(builder: str, settings: DetectorSettings) -> nn.Module:
     """torchvision's ``builder`` (e.g. ``fasterrcnn_resnet50_fpn_v2``) for the settings'
     classes, labels 1..num_classes (0 is background); with ``pretrained``, its COCO weights
     with a new class head."""
@@ -193,7 +186,7 @@ def build_torchvision_detector(
         else dict(score_thresh=threshold, detections_per_img=most)
     )
     common = dict(min_size=settings.min_size, max_size=settings.max_size, **limits)
-    if not pretrained:
+    if not settings.pretrained:
         random = dict(weights=None, weights_backbone=None, num_classes=classes)
         return get_model(builder, **random, **common)
     model = get_model(builder, weights=_torchvision_weights_or_fail(builder), **common)
@@ -205,28 +198,16 @@ def build_torchvision_detector(
     return model
 
 
-def create_detector(
-    architecture: str,
-    backbone: str,
-    pretrained: bool,
-    settings: DetectorSettings,
-    fpn_channels: int = 256,
-    smallest_anchor: int = 32,
-    backbone_kwargs: dict[str, Any] | None = None,
-    config_overrides: dict[str, Any] | None = None,
-) -> nn.Module:
+def create_detector(architecture: str, settings: DetectorSettings) -> nn.Module:
     """The detector that ``architecture`` names, with torchvision's interface (labels
-    1..num_classes, 0 is background). ``backbone``, ``fpn_channels``, ``smallest_anchor`` and
-    ``backbone_kwargs`` shape the timm-backbone families; ``config_overrides`` the Hugging Face
-    ones."""
+    1..num_classes, 0 is background)."""
     family, _, name = architecture.partition(":")
     if architecture in TIMM_ARCHITECTURES:
-        timm = (fpn_channels, smallest_anchor, backbone_kwargs)
-        return build_detector(architecture, backbone, pretrained, settings, *timm)
+        return build_detector(architecture, settings)
     if family == "torchvision" and name:
-        return build_torchvision_detector(name, pretrained, settings)
+        return build_torchvision_detector(name, settings)
     if family == "hf" and name:
-        return build_hf_detector(name, pretrained, settings, config_overrides)
+        return build_hf_detector(name, settings)
     raise BackboneError(
         f"Unknown architecture {architecture!r}: use fasterrcnn, retinanet or fcos (on the timm "
         "`backbone`), torchvision:<detector> (e.g. torchvision:fasterrcnn_resnet50_fpn_v2) or "
