@@ -1,10 +1,10 @@
 """Image classification: a backbone from ``backbones.py`` and a linear head.
 
 Logged each epoch: loss, accuracy and macro precision / recall / F1 for train and val, and for
-validation a confusion matrix and per-class precision-recall curves (PNG and CSV in the run
-folder; with wandb, an interactive PR chart and a table of the worst predictions with their
-images). ``predict`` writes ``predictions.csv`` (file, class, probability of every class) to the
-run folder.
+validation a confusion matrix and per-class precision-recall curves (CSV in the run folder each
+epoch; PNG for the best checkpoint's epoch and the last, drawn when the fit ends; with wandb, an
+interactive PR chart and a table of the worst predictions with their images). ``predict``
+writes ``predictions.csv`` (file, class, probability of every class) to the run folder.
 """
 
 from __future__ import annotations
@@ -31,12 +31,14 @@ from ...data.media import open_rgb
 from ...distributed import gather_objects
 from ...models.backbones import create_backbone
 from ...models.base import TaskModule
-from ...runs import run_dir
+from ...runs import epochs_to_draw, run_dir
 from ...viz import (
     PrCurves,
     log_pr_curves_to_wandb,
     plot_confusion_matrix,
     plot_pr_curves,
+    read_confusion_csv,
+    read_pr_csv,
     save_and_log_figure,
     write_confusion_csv,
     write_pr_csv,
@@ -153,6 +155,7 @@ class ImageClassifier(TaskModule):
         # Mean loss per image over the whole set, synced across processes under DDP.
         self.eval_loss = nn.ModuleDict({"val": MeanMetric(), "test": MeanMetric()})
         self._predictions: list[tuple[str, Tensor]] = []
+        self._validated_epochs: list[int] = []  # their figures are drawn when fit ends
         self.apply_surgery()
 
     def forward(self, images: Tensor) -> Tensor:
@@ -212,24 +215,37 @@ class ImageClassifier(TaskModule):
     def test_step(self, batch: dict, batch_idx: int) -> None:
         self._evaluate(batch, "test", self.test_metrics)
 
-    def _save_confusion_matrix(self, name: str, title: str) -> None:
+    def _save_evaluation(self, name: str) -> None:
+        """Write the confusion matrix and the precision-recall curves of the epoch as CSV
+        (cheap, kept even if the run crashes; ``report`` draws from them), and give wandb its
+        interactive PR chart. The PNGs cost seconds each, more than a small data set's epoch,
+        so they are drawn by :meth:`_draw_evaluation`: for the test at once, for validation
+        when the fit ends (the best checkpoint's epoch and the last)."""
         matrix = self.confusion.compute().cpu().numpy()
         self.confusion.reset()
         curves = precision_recall_curves(self.pr_curve, self.class_names, matrix.sum(axis=1))
         self.pr_curve.reset()
         if self.trainer.sanity_checking or not self.trainer.is_global_zero:
             return
+        folder = run_dir(self.trainer)
+        write_confusion_csv(matrix, self.class_names, folder / "confusion_matrix" / f"{name}.csv")
+        write_pr_csv(curves, folder / "pr_curves" / f"{name}.csv")
         stage = name.split("_")[0]
-        figure = plot_confusion_matrix(matrix, self.class_names, title)
-        path = run_dir(self.trainer) / "confusion_matrix" / f"{name}.png"
-        write_confusion_csv(matrix, self.class_names, path.with_suffix(".csv"))  # for `report`
-        save_and_log_figure(self.trainer, figure, path, key=f"confusion_matrix/{stage}")
-        path = run_dir(self.trainer) / "pr_curves" / f"{name}.png"
-        write_pr_csv(curves, path.with_suffix(".csv"))  # for `report`
-        figure = plot_pr_curves(curves, f"{title}: precision-recall")
-        # wandb gets the interactive chart instead of the picture.
-        save_and_log_figure(self.trainer, figure, path, key=f"pr_curve/{stage}", wandb=False)
+        title = "Test" if stage == "test" else f"Validation, epoch {self.current_epoch}"
         log_pr_curves_to_wandb(self.trainer, curves, f"pr_curve/{stage}", title)
+
+    def _draw_evaluation(self, name: str, title: str) -> None:
+        """The PNGs of the CSVs :meth:`_save_evaluation` wrote as ``name``, shown in wandb /
+        TensorBoard too."""
+        folder, stage = run_dir(self.trainer), name.split("_")[0]
+        path = folder / "confusion_matrix" / f"{name}.png"
+        matrix, class_names = read_confusion_csv(path.with_suffix(".csv"))
+        figure = plot_confusion_matrix(matrix, class_names, title)
+        save_and_log_figure(self.trainer, figure, path, key=f"confusion_matrix/{stage}")
+        path = folder / "pr_curves" / f"{name}.png"
+        figure = plot_pr_curves(read_pr_csv(path.with_suffix(".csv")), f"{title}: precision-recall")
+        # wandb has the interactive chart instead of the picture.
+        save_and_log_figure(self.trainer, figure, path, key=f"pr_curve/{stage}", wandb=False)
 
     def _log_predictions_table(self) -> None:
         """The kept validation images as a wandb table (image, true and predicted class,
@@ -263,13 +279,27 @@ class ImageClassifier(TaskModule):
                 )
 
     def on_validation_epoch_end(self) -> None:
-        epoch = self.current_epoch
-        self._save_confusion_matrix(f"val_epoch{epoch:03d}", f"Validation, epoch {epoch}")
+        name = f"val_epoch{self.current_epoch:03d}"
+        self._save_evaluation(name)
+        if self.trainer.sanity_checking:
+            pass
+        elif self.trainer.state.fn == "fit":  # drawn when the fit ends
+            self._validated_epochs.append(self.current_epoch)
+        elif self.trainer.is_global_zero:  # `train.py validate`: one epoch, drawn now
+            self._draw_evaluation(name, f"Validation, epoch {self.current_epoch}")
         if self._logs_to_wandb():
             self._log_predictions_table()
 
+    def on_fit_end(self) -> None:
+        if not self.trainer.is_global_zero:
+            return
+        for epoch, note in epochs_to_draw(self.trainer, self._validated_epochs).items():
+            self._draw_evaluation(f"val_epoch{epoch:03d}", f"Validation, epoch {epoch} ({note})")
+
     def on_test_epoch_end(self) -> None:
-        self._save_confusion_matrix("test", "Test")
+        self._save_evaluation("test")
+        if self.trainer.is_global_zero:
+            self._draw_evaluation("test", "Test")
 
     def predict_step(self, batch: dict, batch_idx: int) -> dict:
         probabilities = self(batch["image"]).softmax(dim=-1)
