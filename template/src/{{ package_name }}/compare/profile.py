@@ -84,7 +84,10 @@ class ModelProfile(Callback):
                 "the arguments of forward for a data batch, so that it can be profiled."
             )
         # trainer.datamodule: set by Lightning's fit, not declared in the Trainer class
-        batch = next(iter(trainer.datamodule.val_dataloader()))  # type: ignore[attr-defined]
+        loaders = trainer.datamodule.val_dataloader()  # type: ignore[attr-defined]
+        # A DataModule with several validation sets (speech: one per split) returns a list.
+        loader = loaders[0] if isinstance(loaders, (list, tuple)) else loaders
+        batch = next(iter(loader))
         batch = pl_module.transfer_batch_to_device(first_example(batch), pl_module.device, 0)
         measured = profile_model(pl_module, inference_args(batch), repeats=self.repeats)
         profile = {**measured, "device": str(pl_module.device)}
