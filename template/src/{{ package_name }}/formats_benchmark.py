@@ -132,10 +132,10 @@ def _prepare(
     if name in ("eager", "compile"):
         row.to(device)
         network = spec.network(row).eval()
-        runner = _Outputs(network if name == "eager" else torch.compile(network))
+        compiled = _Outputs(network if name == "eager" else torch.compile(network))
         if name == "compile":
-            spec.attach(row, runner)
-        return row.eval(), runner, device
+            spec.attach(row, compiled)
+        return row.eval(), compiled, device
     path = folder / FILES[name]
     if not path.is_file():
         raise ExportError(missing.get(name) or f"no {FILES[name]} in {folder}")
@@ -232,7 +232,7 @@ def _measure(name: str, context: _Context, items: int) -> tuple[dict, dict[str, 
                 compare_outputs(spec, spec.output_names(module), expected, outputs[n])
         _end_to_end(attached, context.loader, 1, where)
     row["setup_seconds"] = round(time.perf_counter() - started, 2)
-    timed = {
+    timed: dict[str, Callable[[], Any]] = {
         "model_ms_b1": _synchronised(partial(runner, *inputs[1]), where),
         "items_per_s_b8": _synchronised(partial(runner, *inputs[8]), where),
         "e2e_ms_b1": partial(_end_to_end, attached, context.loader, items, where),
