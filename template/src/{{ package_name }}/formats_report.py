@@ -67,7 +67,8 @@ def print_table(result: dict) -> None:
         f"{result['task']}: formats on {result['device']}, {result['threads']} threads, "
         f"median of {result['rounds']} alternated rounds"
     )
-    table = Table(title=title)
+    caption = "x eager: a latency below 1x is faster than eager, a throughput above 1x is faster"
+    table = Table(title=title, caption=caption)
     for heading in ("format", "status", "size MB", result["metric"]):
         table.add_column(heading, justify="left" if heading in ("format", "status") else "right")
     for heading in ("b1 model ms", "x eager", "b1 end-to-end ms", "x eager", "b8 items/s"):
