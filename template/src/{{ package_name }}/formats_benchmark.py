@@ -74,13 +74,12 @@ def choose_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def offered(spec: ExportSpec, folder: Path | None) -> list[str]:
+def offered(spec: ExportSpec, folder: Path) -> list[str]:
     """The formats a task offers, and any further one its export folder holds, in order."""
     wanted = {"eager", "compile", "onnx", "pt2"}
     wanted |= {"fused"} if spec.fused else set()
     wanted |= {"int8"} if spec.int8 else set()
-    if folder is not None:
-        wanted |= {name for name, file in FILES.items() if (folder / file).is_file()}
+    wanted |= {name for name, file in FILES.items() if (folder / file).is_file()}
     return [name for name in FORMAT_NAMES if name in wanted]
 
 
@@ -96,7 +95,10 @@ def export_folder(checkpoint: str, folder: Path, data_root: str | None) -> dict[
             reason = one_line(error)
             print(f"The full export failed ({reason}); exporting model.onnx alone ...")
             missing = dict.fromkeys(("pt2", "fused", "int8"), f"export failed: {reason}")
-            export(checkpoint, folder, ["onnx"], data_root=data_root)
+            try:
+                export(checkpoint, folder, ["onnx"], data_root=data_root)
+            except ExportError as onnx_error:  # eager and compile are still measured
+                return dict.fromkeys(FILES, f"export failed: {one_line(onnx_error)}")
     results = json.loads((folder / "export.json").read_text())["results"]
     if "fused_skipped" in results:
         missing["fused"] = f"export skipped it: {results['fused_skipped']}"
