@@ -152,14 +152,20 @@ def check_floor(result: dict, floor: float | None) -> None:
     if floor is None:
         return
     higher = result["higher_is_better"]
-    for row in result["rows"]:
-        value = row.get("metric")
-        if value is not None and (value < floor if higher else value > floor):
-            sign = "<" if higher else ">"
-            raise MetricFloorError(
-                f"{row['format']} scores {result['metric']} {value:.4f} {sign} --min-metric "
-                f"{floor:g} ({result['export_dir']})"
-            )
+    sign = "<" if higher else ">"
+    below = [
+        (row["format"], row["metric"])
+        for row in result["rows"]
+        if row.get("metric") is not None
+        and (row["metric"] < floor if higher else row["metric"] > floor)
+    ]
+    if below:
+        (name, value), others = below[0], below[1:]
+        also = ", ".join(f"{other} {score:.4f}" for other, score in others)
+        raise MetricFloorError(
+            f"{name} scores {result['metric']} {value:.4f} {sign} --min-metric {floor:g} "
+            f"({result['export_dir']})" + (f"; also {sign} it: {also}" if also else "")
+        )
 
 
 def write_outputs(result: dict, output: Path) -> None:
