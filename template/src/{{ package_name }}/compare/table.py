@@ -101,7 +101,8 @@ def write_figures(results: list[RunResult], folder: Path) -> list[Path]:
     plt.close(figure)
     for key, label, filename in (
         ("latency_ms", "latency at batch 1 (ms)", "metric_vs_latency.png"),
-        ("params", "parameters", "metric_vs_params.png"),
+        # What a variant trains (LoRA or a frozen backbone trains a fraction of its size).
+        ("trainable_params", "trainable parameters", "metric_vs_params.png"),
     ):
         points = [(r, metric) for r, metric in scored if getattr(r, key) is not None]
         if not points:
