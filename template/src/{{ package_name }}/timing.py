@@ -51,3 +51,32 @@ def milliseconds_per_call(function: Callable[[], object], calls: int) -> float:
 def medians(results: Mapping[Key, list[float]]) -> dict[Key, float]:
     """The median of each run's times, under the same keys (run names, batch sizes ...)."""
     return {name: statistics.median(values) for name, values in results.items()}
+
+
+def timing_note(result: Mapping[str, Any]) -> str:
+    """How a latency benchmark's ``result`` was timed, for its printed heading:
+    ``"4 threads, median of 5 rounds x 5 calls"`` (its ``threads``, ``rounds`` and
+    ``calls_per_round``)."""
+    return (
+        f"{result['threads']} threads, median of {result['rounds']} rounds x "
+        f"{result['calls_per_round']} calls"
+    )
+
+
+def print_rounds(
+    seconds: Mapping[str, list[float]], ratio: tuple[str, str], target: float, note: str = ""
+) -> None:
+    """Print the seconds of each round, a column per way of running (``seconds``: header ->
+    its times, in round order), and each round's ratio ``ratio[0] / ratio[1]`` (two of the
+    headers); then the ratio of their medians against ``target`` (at most), and ``note``."""
+    header = ["round", *(f"{name} [s]" for name in seconds), "ratio"]
+    print("  ".join(header))
+    numerators, denominators = seconds[ratio[0]], seconds[ratio[1]]
+    for index, times in enumerate(zip(*seconds.values(), strict=True)):
+        cells = [f"{index:>5}"]
+        for value, title in zip(times, header[1:-1], strict=True):
+            cells.append(f"{value:>{len(title)}.3f}")
+        cells.append(f"{numerators[index] / denominators[index]:>5.3f}")
+        print("  ".join(cells))
+    median = statistics.median(numerators) / statistics.median(denominators)
+    print(f"median ratio {ratio[0]} / {ratio[1]}: {median:.3f} (target <= {target}){note}")
