@@ -71,12 +71,10 @@ class AnswerPages(ExamplePages[AnsweredQuestion]):
     legend = LEGEND
     columns = ("question", "context", "gold", "prediction", "EM", "F1")
 
-    def row(self, example: AnsweredQuestion) -> list[Any]:
-        q = example
+    def row(self, q: AnsweredQuestion) -> list[Any]:
         return [q.question, q.context, " | ".join(t for _, t in q.gold), q.predicted, q.exact, q.f1]
 
-    def block(self, example: AnsweredQuestion) -> str:
-        q = example
+    def block(self, q: AnsweredQuestion) -> str:
         gold = " | ".join(html.escape(text) for _, text in q.gold) or "<i>no answer</i>"
         predicted = html.escape(q.predicted) if q.predicted else "<i>no answer</i>"
         span = (q.predicted_start, q.predicted_start + len(q.predicted)) if q.predicted else None

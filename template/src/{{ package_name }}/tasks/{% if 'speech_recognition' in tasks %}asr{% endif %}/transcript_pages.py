@@ -74,17 +74,15 @@ class TranscriptPages(ExamplePages[Transcript]):
     legend = LEGEND
     columns = ("id", "split", "audio", "reference", "hypothesis", "errors", "WER")
 
-    def row(self, example: Transcript) -> list[Any]:
+    def row(self, t: Transcript) -> list[Any]:
         import wandb  # only projects that log to wandb need it installed
 
-        t = example
         alignment = align_words(t.reference, t.hypothesis)
         wer = word_error_rate(edit_counts(alignment))
         audio = wandb.Audio(t.path, caption=t.id)
         return [t.id, t.split, audio, t.reference, t.hypothesis, marked_text(alignment), wer]
 
-    def block(self, example: Transcript) -> str:
-        t = example
+    def block(self, t: Transcript) -> str:
         alignment = align_words(t.reference, t.hypothesis)
         counts = edit_counts(alignment)
         return (
