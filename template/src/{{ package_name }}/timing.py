@@ -64,19 +64,24 @@ def timing_note(result: Mapping[str, Any]) -> str:
 
 
 def print_rounds(
-    seconds: Mapping[str, list[float]], ratio: tuple[str, str], target: float, note: str = ""
+    seconds: Mapping[str, list[float]], ratio: tuple[str, str], first: str = "round"
 ) -> None:
-    """Print the seconds of each round, a column per way of running (``seconds``: header ->
-    its times, in round order), and each round's ratio ``ratio[0] / ratio[1]`` (two of the
-    headers); then the ratio of their medians against ``target`` (at most), and ``note``."""
-    header = ["round", *(f"{name} [s]" for name in seconds), "ratio"]
+    """Print the seconds of each round (``first``: what a row is), a column per way of running
+    (``seconds``: name -> its times, in round order; headed ``<name> [s]``), and each row's
+    ratio ``ratio[0] / ratio[1]`` (two of the names)."""
+    header = [first, *(f"{name} [s]" for name in seconds), "ratio"]
     print("  ".join(header))
     numerators, denominators = seconds[ratio[0]], seconds[ratio[1]]
     for index, times in enumerate(zip(*seconds.values(), strict=True)):
-        cells = [f"{index:>5}"]
+        cells = [f"{index:>{len(first)}}"]
         for value, title in zip(times, header[1:-1], strict=True):
             cells.append(f"{value:>{len(title)}.3f}")
         cells.append(f"{numerators[index] / denominators[index]:>5.3f}")
         print("  ".join(cells))
-    median = statistics.median(numerators) / statistics.median(denominators)
-    print(f"median ratio {ratio[0]} / {ratio[1]}: {median:.3f} (target <= {target}){note}")
+
+
+def ratio_verdict(ratio: tuple[str, str], value: float, target: float) -> str:
+    """``"median ratio a / b: 1.020 (within the target <= 1.03)"``: a benchmark's ratio of
+    medians ``value`` against its ``target`` (at most), ABOVE when it misses it."""
+    verdict = "within" if value <= target else "ABOVE"
+    return f"median ratio {ratio[0]} / {ratio[1]}: {value:.3f} ({verdict} the target <= {target})"
