@@ -5,7 +5,8 @@ Two timings taken one after the other on a shared machine differ by more than th
 measured: a neighbour starts a job, the CPU clocks down, the page cache fills. So the ways
 being compared are alternated round by round, each round in another order, after warm-up
 rounds that are not kept (first calls compile, allocate and fill caches); the benchmarks then
-compare the medians, which one disturbed round does not move.
+compare the medians, which one disturbed round does not move. Their printers share the
+heading's timing note, the table of the rounds and the verdict on the ratio of medians.
 """
 
 from __future__ import annotations
