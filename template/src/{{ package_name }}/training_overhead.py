@@ -42,7 +42,7 @@ from torchmetrics import Metric
 from .finetuning import build_optimizer
 from .optim import WarmupSchedule
 from .runs import LOG_DIR
-from .timing import alternate
+from .timing import alternate, print_rounds, ratio_verdict
 
 TARGET = 1.05
 RUN_NAME = "trainer-overhead"  # logs/trainer-overhead/, removed when the benchmark ends
@@ -247,10 +247,8 @@ def print_training_overhead(result: dict[str, Any]) -> None:
         f"{result['rounds']} rounds (first epoch of each fit not timed), "
         f"{result['threads']} threads"
     )
-    print(f"{'epoch':>5}  {'plain [s]':>10}  {'default [s]':>12}  {'ratio':>6}")
-    pairs = zip(result["plain_seconds"], result["default_seconds"], strict=True)
-    for index, (plain, default) in enumerate(pairs):
-        print(f"{index:>5}  {plain:>10.3f}  {default:>12.3f}  {default / plain:>6.3f}")
+    times = {"plain": result["plain_seconds"], "default": result["default_seconds"]}
+    print_rounds(times, ("default", "plain"), first="epoch")
     overhead = result["overhead"]
     if overhead.get("per_epoch"):
         print("where the default run spends more (profiled hooks, seconds per epoch):")
@@ -260,8 +258,4 @@ def print_training_overhead(result: dict[str, Any]) -> None:
         print("once, when the fit ends (not in the epochs above):")
         for action, seconds in overhead["at_fit_end"].items():
             print(f"  {seconds:8.3f}  {action}")
-    verdict = "within" if result["ratio"] <= result["target"] else "ABOVE"
-    print(
-        f"median ratio default / plain: {result['ratio']:.3f} ({verdict} the target "
-        f"<= {result['target']})"
-    )
+    print(ratio_verdict(("default", "plain"), result["ratio"], result["target"]))

@@ -15,7 +15,6 @@ from typing import Any, cast
 
 import numpy as np
 import torch
-from lightning.pytorch.loggers import WandbLogger
 from torch import Tensor, nn
 from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import (
@@ -31,6 +30,7 @@ from ...data.media import open_rgb
 from ...distributed import gather_objects
 from ...models.backbones import create_backbone
 from ...models.base import TaskModule
+from ...pages import log_wandb_table, wandb_loggers
 from ...runs import epochs_to_draw, run_dir
 from ...viz import (
     PrCurves,
@@ -193,7 +193,7 @@ class ImageClassifier(TaskModule):
 
     def _logs_to_wandb(self) -> bool:
         trainer = self._trainer  # None when the module runs outside a Trainer
-        return trainer is not None and any(isinstance(x, WandbLogger) for x in trainer.loggers)
+        return trainer is not None and bool(wandb_loggers(trainer))
 
     def _keep_for_table(self, batch: dict, logits: Tensor) -> None:
         probabilities = logits.detach().float().softmax(dim=-1)
@@ -272,11 +272,7 @@ class ImageClassifier(TaskModule):
                 ]
             )
         columns = ["image", "true", "predicted", "confidence", "p(true)", "correct"]
-        for logger in self.trainer.loggers:
-            if isinstance(logger, WandbLogger):
-                logger.log_table(
-                    key="predictions/val", columns=columns, data=data, step=self.trainer.global_step
-                )
+        log_wandb_table(self.trainer, "predictions/val", columns, data)
 
     def on_validation_epoch_end(self) -> None:
         name = f"val_epoch{self.current_epoch:03d}"

@@ -94,21 +94,17 @@ def build_detector(architecture: str, settings: DetectorSettings) -> nn.Module:
             box_detections_per_img=settings.detections_per_image,
             **common,
         )
+    # RetinaNet and FCOS, both one-stage, take the same arguments; only their anchors differ.
+    one_stage: type[RetinaNet] | type[FCOS]
     if architecture == "retinanet":
         # Three scales per level, a third of an octave apart, as in the RetinaNet paper.
         scales = tuple(tuple(s * 2 ** (k / 3) for k in range(3)) for s in sizes)
-        anchors = AnchorGenerator(scales, ((0.5, 1.0, 2.0),) * levels)
-        return RetinaNet(
-            pyramid,
-            num_classes=classes,
-            anchor_generator=anchors,
-            score_thresh=settings.score_threshold,
-            detections_per_img=settings.detections_per_image,
-            **common,
-        )
-    # FCOS is anchor-free: one "anchor" per location only sets the size ranges per level.
-    anchors = AnchorGenerator(tuple((s // 4,) for s in sizes), ((1.0,),) * levels)
-    return FCOS(
+        one_stage, anchors = RetinaNet, AnchorGenerator(scales, ((0.5, 1.0, 2.0),) * levels)
+    else:
+        # FCOS is anchor-free: one "anchor" per location only sets the size ranges per level.
+        one_stage = FCOS
+        anchors = AnchorGenerator(tuple((s // 4,) for s in sizes), ((1.0,),) * levels)
+    return one_stage(
         pyramid,
         num_classes=classes,
         anchor_generator=anchors,

@@ -35,11 +35,7 @@ from ...models.backbones import (
 )
 from ...models.base import EvaluationPages, HuggingFaceModule, TaskModule
 from ...runs import run_dir
-from .answer_pages import (
-    AnsweredQuestion,
-    log_answers_table,
-    write_answers_page,
-)
+from .answer_pages import ANSWER_PAGES, AnsweredQuestion
 from .features import MODEL_INPUTS
 from .squad_metric import evaluate_v1, evaluate_v2, score_question
 
@@ -360,8 +356,8 @@ class QuestionAnsweringModel(HuggingFaceModule, EvaluationPages, TaskModule):
         predictions = self._evaluate(stage)
         if not self.trainer.sanity_checking and self.trainer.is_global_zero:
             questions = self._answered(predictions)
-            write_answers_page(questions, run_dir(self.trainer) / "answers" / page_name, title)
-            log_answers_table(self.trainer, questions, key=f"answers/{stage}")
+            ANSWER_PAGES.write(questions, run_dir(self.trainer) / "answers" / page_name, title)
+            ANSWER_PAGES.log_table(self.trainer, questions, key=f"answers/{stage}")
         self._windows.clear()
         self._gold.clear()
 

@@ -42,11 +42,7 @@ from ...runs import run_dir
 from .decoding import ctc_greedy_decode, ctc_prefix_beam_search, ids_to_text
 from .logmel_bigru import LogMelBiGRUForCTC
 from .metric import corpus_error_rates, normalize_transcript
-from .transcript_pages import (
-    Transcript,
-    log_transcripts_table,
-    write_transcripts_page,
-)
+from .transcript_pages import TRANSCRIPT_PAGES, Transcript
 from .vocabulary import (
     BOS,
     EOS,
@@ -327,8 +323,9 @@ class SpeechRecognitionModel(HuggingFaceModule, EvaluationPages, TaskModule):
                 self.log(f"{stage}/{split}/{name}", logged(value, self.device))
         if not self.trainer.sanity_checking and self.trainer.is_global_zero:
             shown = results[: self.hparams.html_examples]
-            write_transcripts_page(shown, run_dir(self.trainer) / "transcripts" / page_name, title)
-            log_transcripts_table(self.trainer, shown, key=f"transcripts/{stage}")
+            pages = run_dir(self.trainer) / "transcripts"
+            TRANSCRIPT_PAGES.write(shown, pages / page_name, title)
+            TRANSCRIPT_PAGES.log_table(self.trainer, shown, key=f"transcripts/{stage}")
         self._results = []
         self._loss_sum, self._loss_count = 0.0, 0
 
