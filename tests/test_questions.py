@@ -76,7 +76,13 @@ def _import_names(distribution: str) -> set[str]:
         if distribution in {_normalized(owner) for owner in owners}:
             installed.add(name)
     names = installed or IMPORT_NAMES.get(distribution, {distribution.replace("-", "_")})
-    return {name for name in names if not name.startswith("_") and name not in NOT_MODULES}
+    # A name no package answer can take (mypy's compiled "<hash>__mypyc") shadows nothing.
+    possible = re.compile(r"[a-z][a-z0-9_]*$")
+    return {
+        name
+        for name in names
+        if not name.startswith("_") and name not in NOT_MODULES and possible.match(name.lower())
+    }
 
 
 def test_reserved_names_cover_every_dependency_of_the_rendered_project() -> None:

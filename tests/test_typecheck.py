@@ -29,9 +29,7 @@ def every_python_file(template_repo: Path, tmp_path_factory: pytest.TempPathFact
 
 
 def test_the_render_holds_every_python_file_of_the_template(every_python_file: Path) -> None:
-    rendered = {
-        p.name for p in every_python_file.rglob("*.py") if ".git" not in p.parts
-    }
+    rendered = {p.name for p in every_python_file.rglob("*.py") if ".git" not in p.parts}
     missing = {rendered_name(p) for p in python_templates()} - rendered
     assert missing == set()
 
