@@ -49,8 +49,12 @@ def tokenizer_digest(tokenizer: Any) -> str:
     """What the tokenizer does, hashed: its class, padding side and full serialised state."""
     import tokenizers
 
-    state = tokenizer.backend_tokenizer.to_str()  # vocabulary, normaliser, pre-tokeniser, ...
-    parts = [type(tokenizer).__name__, tokenizer.padding_side, tokenizers.__version__, state]
+    state = json.loads(tokenizer.backend_tokenizer.to_str())  # vocabulary, normaliser, ...
+    # Every call of the tokenizer sets these two to its own arguments: not what it does.
+    state.pop("truncation", None)
+    state.pop("padding", None)
+    parts = [type(tokenizer).__name__, tokenizer.padding_side, tokenizers.__version__]
+    parts.append(json.dumps(state, sort_keys=True))
     return _digest("\n".join(parts).encode())
 
 
