@@ -97,7 +97,8 @@ def _write(file: Path, arrays: dict[str, np.ndarray], key: dict[str, Any]) -> No
     file.parent.mkdir(parents=True, exist_ok=True)
     temporary = file.with_name(f"{file.name}.{os.getpid()}.tmp")
     with temporary.open("wb") as handle:
-        np.savez(handle, **arrays, **{_KEY: np.array(json.dumps(key))})
+        stored: dict[str, Any] = {**arrays, _KEY: np.array(json.dumps(key))}
+        np.savez(handle, **stored)
     os.replace(temporary, file)
     prefix = file.name.rsplit(".", 2)[0]  # <stem>.<kind>
     for old in file.parent.glob(f"{prefix}.*.npz"):

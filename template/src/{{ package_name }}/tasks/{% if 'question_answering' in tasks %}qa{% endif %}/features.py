@@ -93,10 +93,22 @@ def _in_batches(
 
 
 def _concatenate(chunks: list[dict[str, np.ndarray]], max_seq_length: int) -> dict:
-    """One array per key; each key's chunks are freed as soon as they are joined."""
+    """One array per key, filled chunk by chunk, each chunk freed once copied: the pages of
+    ``np.empty`` are only taken as they are written, so the windows are never held twice
+    (``np.concatenate`` would need all chunks and the result at once)."""
     if not chunks:
         return {"input_ids": np.zeros((0, max_seq_length), np.int32)}
-    return {key: np.concatenate([chunk.pop(key) for chunk in chunks]) for key in list(chunks[0])}
+    joined = {}
+    for key in list(chunks[0]):
+        first = chunks[0][key]
+        rows = sum(len(chunk[key]) for chunk in chunks)
+        joined[key] = np.empty((rows, *first.shape[1:]), first.dtype)
+        row = 0
+        for chunk in chunks:
+            part = chunk.pop(key)
+            joined[key][row : row + len(part)] = part
+            row += len(part)
+    return joined
 
 
 def tokenize_for_training(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import string
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,7 @@ def _words(rng: np.random.Generator) -> list[str]:
 def _text(rng: np.random.Generator, vocabulary: list[str], cumulative: np.ndarray, n: int) -> str:
     """``n`` words in sentences of about 15: capitalised, commas, full stops."""
     chosen = np.searchsorted(cumulative, rng.random(n))  # rng.choice(p=) re-sums p every call
-    pieces = []
+    pieces: list[str] = []
     for index, word in enumerate(vocabulary[i] for i in chosen):
         sentence_start = index == 0 or pieces[-1].endswith(".")
         word = word.capitalize() if sentence_start else word
@@ -74,7 +75,8 @@ def write_scale_squad(path: Path, questions: int = 88_000, version: str = "v1", 
                 "answer_start": spaces[first],
             }
             question = _text(rng, vocabulary, cumulative, int(rng.integers(6, 14)))[:-1] + "?"
-            qa = {"id": f"q{written:07d}", "question": question, "answers": [answer]}
+            qa: dict[str, Any] = {"id": f"q{written:07d}", "question": question}
+            qa["answers"] = [answer]
             if version == "v2":
                 impossible = written % 3 == 2
                 qa["is_impossible"] = impossible
@@ -96,7 +98,7 @@ def write_scale_tokenizer(folder: Path, words: list[str]) -> Path:
     Raises:
         RuntimeError: if the saved tokenizer's vocabulary is not the one written.
     """
-    from transformers import BertTokenizerFast
+    from transformers import AutoTokenizer
 
     pieces = sorted(set(_SYLLABLES) | set(string.ascii_lowercase + string.digits))
     vocabulary = list(
@@ -111,7 +113,7 @@ def write_scale_tokenizer(folder: Path, words: list[str]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "vocab.txt").write_text("\n".join(vocabulary) + "\n")
     # from_pretrained on the folder: transformers 5 ignores BertTokenizerFast(vocab_file=...).
-    tokenizer = BertTokenizerFast.from_pretrained(str(folder))
+    tokenizer = AutoTokenizer.from_pretrained(str(folder), tokenizer_type="bert")
     tokenizer.save_pretrained(str(folder))
     if len(tokenizer) != len(vocabulary):
         raise RuntimeError(
