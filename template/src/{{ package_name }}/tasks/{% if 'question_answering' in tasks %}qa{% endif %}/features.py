@@ -59,6 +59,7 @@ def load_tokenizer(name: str) -> Any:
 # Examples per tokenizer call, as the reference recipe (`datasets.map`'s batches of 1000): the
 # tokenizer's own per-token records (tokens, offsets, words) live only for one batch.
 ENCODE_BATCH = 1000
+FAST_PATH_FROM = 256  # questions; fewer go straight through the recipe's tokenizer call
 
 
 def _model_inputs(windows: Windows) -> dict[str, np.ndarray]:
@@ -71,12 +72,20 @@ def _model_inputs(windows: Windows) -> dict[str, np.ndarray]:
 
 
 def _windows(
-    tokenizer: Any, examples: list[QAExample], max_seq_length: int, doc_stride: int, description
+    tokenizer: Any,
+    examples: list[QAExample],
+    max_seq_length: int,
+    doc_stride: int,
+    description: str | None,
 ) -> Iterable[tuple[list[QAExample], Windows, np.ndarray]]:
     """Each batch of examples, its windows and the examples' indices of its windows."""
-    fast = PairWindows(tokenizer, max_seq_length, doc_stride)
+    # Setting up the faster path (two tokenizer copies, a check against the recipe) costs about
+    # what tokenising a few hundred questions does: a demo's single question skips it.
+    fast = None
+    if len(examples) > FAST_PATH_FROM:
+        fast = PairWindows(tokenizer, max_seq_length, doc_stride)
     for offset, batch in _in_batches(examples, description):
-        windows = fast(batch)
+        windows = fast(batch) if fast else None
         if windows is None:
             windows = recipe_windows(tokenizer, batch, max_seq_length, doc_stride)
         yield batch, windows, (windows["example"] + offset).astype(np.int32)
