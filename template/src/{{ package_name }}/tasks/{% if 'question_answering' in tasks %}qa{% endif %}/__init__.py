@@ -8,7 +8,7 @@ the answers page, its export, demo, data-set analysis and sample data.
 from dataclasses import replace
 
 from ...task import Link, Task
-from . import analysis, demo, export, int8_benchmark, sample, squad_files
+from . import analysis, demo, export, int8_benchmark, sample, scale_benchmark, squad_files
 from .model import QuestionAnsweringModel
 from .squad import SquadDataModule
 
@@ -22,8 +22,12 @@ TASK = Task(
         Link("data.vocab_size", "model.init_args.vocab_size", "instantiate"),
         Link("data.squad_version", "model.init_args.squad_version", "instantiate"),
     ),
-    # The spec and its own benchmark (`benchmark int8`, which reads the spec).
-    export=replace(export.EXPORT, benchmarks=(int8_benchmark.add_benchmark_command,)),
+    # The spec and its own benchmarks: `benchmark int8` (which reads the spec) and
+    # `benchmark squad-scale` (the data pipeline at SQuAD's size).
+    export=replace(
+        export.EXPORT,
+        benchmarks=(int8_benchmark.add_benchmark_command, scale_benchmark.add_benchmark_command),
+    ),
     demo=demo.DEMO,
     analyze=analysis.analyze,
     samples=sample.SAMPLES,

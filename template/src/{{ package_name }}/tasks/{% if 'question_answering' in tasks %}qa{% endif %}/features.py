@@ -1,18 +1,23 @@
 """Questions and contexts tokenised into model windows, the Hugging Face reference recipe for
-extractive QA spelled out step by step: a context longer than one window is cut into
-overlapping windows (``doc_stride`` tokens shared), and every window remembers its question
-and which characters of the context each token covers.
+extractive QA: a context longer than one window is cut into overlapping windows
+(``doc_stride`` tokens shared), and every window remembers its question and which characters
+of the context each token covers. The windows come from ``windows.py`` (each context
+tokenised once), 1000 questions at a time, into compact numpy arrays.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import torch
+from rich.progress import track
 from torch.utils.data import Dataset
 
 from ...data.errors import DataValidationError
 from .squad_json import QAExample
+from .windows import PairWindows, Windows, context_offsets, labels, recipe_windows
 
 
 def require_fast_tokenizer(tokenizer: Any, name: str) -> None:
@@ -51,105 +56,124 @@ def load_tokenizer(name: str) -> Any:
     return tokenizer
 
 
-def _encode(
-    tokenizer: Any, examples: list[QAExample], max_seq_length: int, doc_stride: int
-) -> tuple[Any, int]:
-    """Question + context pairs, the context cut into windows that overlap by ``doc_stride``.
+# Examples per tokenizer call, as the reference recipe (`datasets.map`'s batches of 1000): the
+# tokenizer's own per-token records (tokens, offsets, words) live only for one batch.
+ENCODE_BATCH = 1000
+FAST_PATH_FROM = 256  # questions; fewer go straight through the recipe's tokenizer call
 
-    Returns the tokenizer's encoding and the sequence id of the context (1 when the question
-    comes first, as for every right-padding model; 0 otherwise).
-    """
-    pad_on_right = tokenizer.padding_side == "right"  # question first, unless padded left
-    questions = [example.question.lstrip() for example in examples]  # leading spaces waste tokens
-    contexts = [example.context for example in examples]
-    encoded = tokenizer(
-        questions if pad_on_right else contexts,
-        contexts if pad_on_right else questions,
-        truncation="only_second" if pad_on_right else "only_first",  # never cut the question
-        max_length=max_seq_length,
-        stride=doc_stride,
-        return_overflowing_tokens=True,  # one feature per window
-        return_offsets_mapping=True,  # token -> (start, end) characters
-        padding="max_length",
-    )
-    return encoded, 1 if pad_on_right else 0
+
+def _model_inputs(windows: Windows) -> dict[str, np.ndarray]:
+    """Token ids as int32 and the 0/1 masks as int8: a quarter of int64's memory and cache."""
+    arrays = {"input_ids": windows["input_ids"].astype(np.int32)}
+    for key in ("attention_mask", "token_type_ids"):
+        if key in windows:
+            arrays[key] = windows[key].astype(np.int8)
+    return arrays
+
+
+def _windows(
+    tokenizer: Any,
+    examples: list[QAExample],
+    max_seq_length: int,
+    doc_stride: int,
+    description: str | None,
+) -> Iterable[tuple[list[QAExample], Windows, np.ndarray]]:
+    """Each batch of examples, its windows and the examples' indices of its windows."""
+    # Setting up the faster path (two tokenizer copies, a check against the recipe) costs about
+    # what tokenising a few hundred questions does: a demo's single question skips it.
+    fast = None
+    if len(examples) > FAST_PATH_FROM:
+        fast = PairWindows(tokenizer, max_seq_length, doc_stride)
+    for offset, batch in _in_batches(examples, description):
+        windows = fast(batch) if fast else None
+        if windows is None:
+            windows = recipe_windows(tokenizer, batch, max_seq_length, doc_stride)
+        yield batch, windows, (windows["example"] + offset).astype(np.int32)
+
+
+def _in_batches(
+    examples: list[QAExample], description: str | None
+) -> Iterable[tuple[int, list[QAExample]]]:
+    starts: Iterable[int] = range(0, len(examples), ENCODE_BATCH)
+    if description and len(examples) > ENCODE_BATCH:  # a bar where it takes seconds
+        starts = track(starts, description=description)
+    for first in starts:
+        yield first, examples[first : first + ENCODE_BATCH]
+
+
+def _concatenate(chunks: list[dict[str, np.ndarray]], max_seq_length: int) -> dict:
+    """One array per key, filled chunk by chunk, each chunk freed once copied (``np.concatenate``
+    would need all chunks and the result at once). The measured peak at SQuAD's size did not
+    move with it (the allocator keeps freed chunks): it is set by the parsed file, its
+    examples and one batch's tokenizer output."""
+    if not chunks:
+        return {"input_ids": np.zeros((0, max_seq_length), np.int32)}
+    joined = {}
+    for key in list(chunks[0]):
+        first = chunks[0][key]
+        rows = sum(len(chunk[key]) for chunk in chunks)
+        joined[key] = np.empty((rows, *first.shape[1:]), first.dtype)
+        row = 0
+        for chunk in chunks:
+            part = chunk.pop(key)
+            joined[key][row : row + len(part)] = part
+            row += len(part)
+    return joined
 
 
 def tokenize_for_training(
-    tokenizer: Any, examples: list[QAExample], max_seq_length: int = 384, doc_stride: int = 128
-) -> dict[str, list]:
+    tokenizer: Any,
+    examples: list[QAExample],
+    max_seq_length: int = 384,
+    doc_stride: int = 128,
+    description: str | None = None,
+) -> dict[str, np.ndarray]:
     """Windows labelled with the answer's first and last token.
 
     A window that does not hold the whole answer, and every window of an unanswerable
     question, is labelled with the index of the CLS token (the model's "no answer"). The first
-    gold answer is the label, as in the reference recipe.
+    gold answer is the label, as in the reference recipe. The examples are tokenised 1000 at
+    a time (``description``: the progress bar's title, none when None).
 
     Returns:
-        ``input_ids``, ``attention_mask`` (and ``token_type_ids`` when the model uses them),
-        ``start_positions``, ``end_positions`` and ``example_index`` (which example each
-        window came from), one entry per window.
+        ``input_ids`` (int32), ``attention_mask`` (and ``token_type_ids`` when the model uses
+        them; int8), ``start_positions``, ``end_positions`` and ``example_index`` (which
+        example each window came from; int32), one row per window.
     """
-    encoded, context_id = _encode(tokenizer, examples, max_seq_length, doc_stride)
-    features: dict[str, list] = {key: [] for key in encoded if key != "offset_mapping"}
-    features.pop("overflow_to_sample_mapping", None)
-    features.update(start_positions=[], end_positions=[], example_index=[])
-    for window, offsets in enumerate(encoded["offset_mapping"]):
-        for key in features:
-            if key in encoded:
-                features[key].append(encoded[key][window])
-        example = examples[encoded["overflow_to_sample_mapping"][window]]
-        features["example_index"].append(encoded["overflow_to_sample_mapping"][window])
-        input_ids = encoded["input_ids"][window]
-        cls_index = (
-            input_ids.index(tokenizer.cls_token_id) if tokenizer.cls_token_id in input_ids else 0
-        )
-        sequence_ids = encoded.sequence_ids(window)
-        start, end = cls_index, cls_index
-        if example.answers:
-            answer = example.answers[0]
-            # The first and last token of the context in this window.
-            first = sequence_ids.index(context_id)
-            last = len(sequence_ids) - 1 - sequence_ids[::-1].index(context_id)
-            if offsets[first][0] <= answer.start and offsets[last][1] >= answer.end:
-                # Walk in from both ends to the tokens that hold the answer's first and last
-                # characters.
-                while first < len(offsets) and offsets[first][0] <= answer.start:
-                    first += 1
-                while offsets[last][1] >= answer.end:
-                    last -= 1
-                start, end = first - 1, last + 1
-        features["start_positions"].append(start)
-        features["end_positions"].append(end)
-    return features
+    chunks = []
+    args = (tokenizer, examples, max_seq_length, doc_stride, description)
+    for batch, windows, example_index in _windows(*args):
+        chunk = _model_inputs(windows)
+        chunk.update(labels(windows, batch, tokenizer.cls_token_id))
+        chunk["example_index"] = example_index
+        chunks.append(chunk)
+    return _concatenate(chunks, max_seq_length)
 
 
 def tokenize_for_evaluation(
-    tokenizer: Any, examples: list[QAExample], max_seq_length: int = 384, doc_stride: int = 128
-) -> dict[str, list]:
-    """Windows for prediction: offsets of non-context tokens are blanked to None.
+    tokenizer: Any,
+    examples: list[QAExample],
+    max_seq_length: int = 384,
+    doc_stride: int = 128,
+    description: str | None = None,
+) -> dict[str, np.ndarray]:
+    """Windows for prediction: offsets of non-context tokens are blanked to -1.
 
     Post-processing then maps a predicted token span back to characters of the context, and
     can only pick context tokens.
 
     Returns:
-        ``input_ids``, ``attention_mask`` (and ``token_type_ids``), ``offset_mapping`` (None
-        outside the context) and ``example_index``, one entry per window.
+        ``input_ids``, ``attention_mask`` (and ``token_type_ids``), ``offset_mapping`` (int32,
+        ``(windows, tokens, 2)``, -1 outside the context) and ``example_index``.
     """
-    encoded, context_id = _encode(tokenizer, examples, max_seq_length, doc_stride)
-    features: dict[str, list] = {
-        key: list(encoded[key])
-        for key in encoded
-        if key not in ("offset_mapping", "overflow_to_sample_mapping")
-    }
-    features["example_index"] = list(encoded["overflow_to_sample_mapping"])
-    features["offset_mapping"] = [
-        [
-            tuple(offset) if sequence_id == context_id else None
-            for offset, sequence_id in zip(offsets, encoded.sequence_ids(window), strict=True)
-        ]
-        for window, offsets in enumerate(encoded["offset_mapping"])
-    ]
-    return features
+    chunks = []
+    args = (tokenizer, examples, max_seq_length, doc_stride, description)
+    for _, windows, example_index in _windows(*args):
+        chunk = _model_inputs(windows)
+        chunk["example_index"] = example_index
+        chunk["offset_mapping"] = context_offsets(windows)
+        chunks.append(chunk)
+    return _concatenate(chunks, max_seq_length)
 
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -165,7 +189,7 @@ class QAFeatureDataset(Dataset):
     score without the files.
     """
 
-    def __init__(self, features: dict[str, list], examples: list[QAExample]) -> None:
+    def __init__(self, features: dict[str, np.ndarray], examples: list[QAExample]) -> None:
         self.features = features
         self.examples = examples
 
@@ -174,14 +198,15 @@ class QAFeatureDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict:
         item: dict[str, Any] = {
-            key: torch.tensor(self.features[key][index])
+            key: torch.as_tensor(self.features[key][index], dtype=torch.long)
             for key in (*MODEL_INPUTS, "start_positions", "end_positions")
             if key in self.features
         }
         if "offset_mapping" in self.features:
-            example = self.examples[self.features["example_index"][index]]
-            offsets = self.features["offset_mapping"][index]
-            item["offsets"] = torch.tensor([o if o is not None else (-1, -1) for o in offsets])
+            example = self.examples[int(self.features["example_index"][index])]
+            item["offsets"] = torch.as_tensor(
+                self.features["offset_mapping"][index], dtype=torch.long
+            )
             item["example_id"] = example.id
             item["window"] = index  # puts windows scored by several processes back in order
             item["context"] = example.context

@@ -5,7 +5,8 @@ The files are checked once, up front (``squad_json.py``): every problem (a missi
 the JSON path and the question id. Tokenisation (``features.py``) follows the Hugging Face
 reference recipe for extractive QA, step by step (see :func:`tokenize_for_training` and
 :func:`tokenize_for_evaluation`): a context longer than one window is cut into overlapping
-windows, and every window remembers its question.
+windows, and every window remembers its question. The windows are cached on disk
+(``feature_cache.py``), so a second run over the same files starts in seconds.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from ...data.base import TaskDataModule
 from ...data.folds import split_fold
+from .feature_cache import cached_windows
 from .features import (
     QAFeatureDataset,
     collate,
@@ -23,7 +27,35 @@ from .features import (
     tokenize_for_training,
 )
 from .sample import write_squad_sample
-from .squad_json import SquadFile, read_squad
+from .squad_json import QAExample, SquadFile, read_squad
+
+
+def squad_windows(
+    path: Path,
+    examples: list[QAExample],
+    tokenizer: Any,
+    max_seq_length: int,
+    doc_stride: int,
+    train: bool,
+    cache_dir: Path | None,
+) -> dict[str, np.ndarray]:
+    """The windows of ``examples`` (read from ``path``): training windows (labelled) or
+    evaluation windows (with offsets), from ``cache_dir`` when cached there.
+
+    This is what :class:`SquadDataModule` runs (and ``benchmark squad-scale`` measures)."""
+    kind = "train" if train else "eval"
+    tokenize = tokenize_for_training if train else tokenize_for_evaluation
+    features, _ = cached_windows(
+        cache_dir,
+        path,
+        [example.id for example in examples],
+        tokenizer,
+        {"kind": kind, "max_seq_length": max_seq_length, "doc_stride": doc_stride},
+        lambda: tokenize(
+            tokenizer, examples, max_seq_length, doc_stride, f"Tokenising {path.name} ({kind})"
+        ),
+    )
+    return features
 
 
 class SquadDataModule(TaskDataModule):
@@ -39,6 +71,9 @@ class SquadDataModule(TaskDataModule):
         max_seq_length: tokens per window, question included.
         doc_stride: tokens shared by consecutive windows of a long context.
         batch_size: windows per batch.
+        cache_dir: folder for the tokenised windows (relative to ``root``; default
+            ``root/cache``), reused while the data file, tokenizer, ``max_seq_length`` and
+            ``doc_stride`` are unchanged; None tokenises every run.
         write_sample_if_missing: write the built-in sample (``squad_v1`` or ``squad_v2``) to
             ``root`` if it is absent; None writes nothing.
         **kwargs: ``num_workers``, ``folds`` (k-fold cross-validation: the training file cut
@@ -58,6 +93,7 @@ class SquadDataModule(TaskDataModule):
         max_seq_length: int = 384,
         doc_stride: int = 128,
         batch_size: int = 16,
+        cache_dir: str | None = "cache",
         write_sample_if_missing: Literal["squad_v1", "squad_v2"] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -73,9 +109,11 @@ class SquadDataModule(TaskDataModule):
             self.write_sample_if_absent(root, write_squad_sample, name, version=version)
         # Read and checked here, not in setup(), so bad files fail before the model is built.
         self.files = {"train": self._read(train_file), "val": self._read(val_file)}
+        self.paths = {"train": self._resolve(train_file), "val": self._resolve(val_file)}
         for split, file in (("test", test_file), ("predict", predict_file)):
             if file:
                 self.files[split] = self._read(file)
+                self.paths[split] = self._resolve(file)
         h = self.hparams
         if h.folds is not None:
             # Questions about one article stay in one fold: its answers would leak otherwise.
@@ -85,6 +123,8 @@ class SquadDataModule(TaskDataModule):
             train, val = split_fold(pool.examples, h.folds, h.fold, h.seed, groups=titles)
             self.files["train"] = SquadFile(train, pool.version)
             self.files["val"] = SquadFile(val, pool.version)
+            self.paths.setdefault("test", self.paths["val"])
+            self.paths["val"] = self.paths["train"]
         self.tokenizer = load_tokenizer(self._resolve(tokenizer))
         self.collate_fn = collate
 
@@ -107,10 +147,16 @@ class SquadDataModule(TaskDataModule):
         return len(self.tokenizer)
 
     def _features(self, split: str, train: bool) -> QAFeatureDataset:
-        h, examples = self.hparams, self.files[split].examples
-        tokenize = tokenize_for_training if train else tokenize_for_evaluation
-        features = tokenize(self.tokenizer, examples, h.max_seq_length, h.doc_stride)
+        h, examples, path = self.hparams, self.files[split].examples, Path(self.paths[split])
+        cache_dir = None if h.cache_dir is None else Path(self._resolve_output(h.cache_dir))
+        features = squad_windows(
+            path, examples, self.tokenizer, h.max_seq_length, h.doc_stride, train, cache_dir
+        )
         return QAFeatureDataset(features, examples)
+
+    def _resolve_output(self, name: str) -> str:
+        """A relative folder to write is placed under ``root``."""
+        return name if Path(name).is_absolute() else str(Path(self.hparams.root) / name)
 
     def setup(self, stage: str) -> None:
         if stage == "fit":
