@@ -6,13 +6,14 @@ files side by side (:func:`alternate`: round by round, each round in another ord
 compared), then measure each one's memory in separate calls, since tracing every allocation
 slows pure-Python readers by 2-3x, and unequally:
 
-- peak RSS (Linux): the call runs in a forked child whose high-water mark is reset first
-  (``/proc/self/clear_refs``), so each reader starts from the same process state; this is
-  the memory the machine must have;
-- ``tracemalloc``: the Python heap the call allocated at its peak and still holds with the
-  result kept (what a training run keeps for the whole fit). Its peak counts buffers that
-  are allocated but never touched (orjson reserves about 16 bytes per input byte), so the
-  RSS peak is the one to size a machine by.
+- ``tracemalloc``: the Python heap the call allocated at its peak, and what it still holds
+  with the result kept (what a training run keeps for the whole fit). The ratios and the
+  MB per 10 k items use this peak: it counts every object the reader builds, whatever the
+  process did before;
+- the growth of the resident memory (Linux): the call runs in a forked child whose
+  high-water mark is reset first (``/proc/self/clear_refs``). It sees memory outside
+  Python's allocator too, but not memory the process had already freed and now reuses, so
+  it reads low for small readers; it is printed beside the traced peak.
 """
 
 from __future__ import annotations
@@ -111,8 +112,7 @@ def compare_readers(
     utterances) gives the memory per 10 k items. Returns ``{"rows": {name: {"seconds": [...],
     "median_seconds", "rss_peak_mb", "peak_mb", "kept_mb" and each per 10 k items,
     "time_ratio", "peak_ratio"}}, "reference": reference, "items": items}``, the ratios being
-    the row's median seconds and peak MB (RSS where measured, else traced) over the
-    reference's.
+    the row's median seconds and traced peak MB over the reference's.
     """
     if reference not in readers:
         raise ValueError(f"the reference {reference!r} is not one of {list(readers)}")
@@ -130,23 +130,18 @@ def compare_readers(
     base = rows[reference]
     for row in rows.values():
         row["time_ratio"] = row["median_seconds"] / max(base["median_seconds"], 1e-9)
-        row["peak_ratio"] = _peak(row) / max(_peak(base), 1e-9)
+        row["peak_ratio"] = row["peak_mb"] / max(base["peak_mb"], 1e-9)
     return {"rows": rows, "reference": reference, "items": items}
 
 
-def _peak(row: dict[str, Any]) -> float:
-    """The row's peak MB: RSS where it was measured, else the traced peak."""
-    return row["rss_peak_mb"] if row["rss_peak_mb"] is not None else row["peak_mb"]
-
-
 def print_comparison(result: dict[str, Any], unit: str) -> None:
-    """A row per reader: seconds, peak and kept MB, peak MB per 10 k ``unit``, and its time
-    and peak-memory ratios to the reference."""
+    """A row per reader: seconds, traced peak and kept MB, RSS growth, peak MB per 10 k
+    ``unit``, and its time and peak-memory ratios to the reference."""
     header = (
         "median [s]",
-        "peak RSS [MB]",
-        "traced peak [MB]",
+        "peak [MB]",
         "kept [MB]",
+        "RSS growth [MB]",
         f"peak MB/10k {unit}",
         "time x",
         "peak x",
@@ -156,16 +151,16 @@ def print_comparison(result: dict[str, Any], unit: str) -> None:
     for name, row in result["rows"].items():
         cells = (
             f"{row['median_seconds']:.3f}",
-            "n/a" if row["rss_peak_mb"] is None else f"{row['rss_peak_mb']:.1f}",
             f"{row['peak_mb']:.1f}",
             f"{row['kept_mb']:.1f}",
-            f"{_peak(row) * 10_000 / max(result['items'], 1):.1f}",
+            "n/a" if row["rss_peak_mb"] is None else f"{row['rss_peak_mb']:.1f}",
+            f"{row['peak_mb_per_10k']:.1f}",
             f"{row['time_ratio']:.2f}",
             f"{row['peak_ratio']:.2f}",
         )
         shown = (f"{cell:>{len(title)}}" for cell, title in zip(cells, header, strict=True))
         print(f"{name:<{width}}" + "  ".join(shown))
     print(
-        f"ratios are to {result['reference']} (time: target <= 1; peak: RSS where measured); "
-        f"MB/10k {unit}: peak per 10,000 {unit} ({result['items']:,} here)"
+        f"ratios are to {result['reference']} (time: target <= 1); peak and kept: Python heap "
+        f"(tracemalloc); peak MB/10k {unit}: per 10,000 {unit} ({result['items']:,} here)"
     )
