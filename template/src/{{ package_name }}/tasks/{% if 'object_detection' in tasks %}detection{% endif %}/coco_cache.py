@@ -13,7 +13,6 @@ classes it holds, so a planted file cannot run code.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import pickle
 import warnings
@@ -64,7 +63,7 @@ class _SplitUnpickler(pickle.Unpickler):
 
 def _load(cache: Path) -> dict[str, Any]:
     with cache.open("rb") as file:
-        stored = _SplitUnpickler(io.BufferedReader(file)).load()
+        stored = _SplitUnpickler(file).load()
     if not isinstance(stored, dict) or not isinstance(stored.get("split"), CocoSplit):
         raise pickle.UnpicklingError("not a checked COCO split")
     return stored

@@ -33,6 +33,7 @@ from typing import Any
 from rich.progress import track
 
 from ...data.scale import compare_readers, print_comparison
+from ...errors import UserError
 from ...subcommands import add_benchmark, add_defaults
 from .coco_cache import cache_path
 from .coco_parsing import read_coco
@@ -153,7 +154,12 @@ def coco_scale(
     recorded = path.with_name(path.name + ".settings.json")
     # The file was written by this benchmark with these settings: reuse it (writing the
     # full size takes about as long as reading it).
-    if not (path.is_file() and recorded.is_file() and json.loads(recorded.read_text()) == settings):
+    if not (recorded.is_file() and json.loads(recorded.read_text()) == settings):
+        if path.exists() and not recorded.is_file():  # a real data set's file, maybe
+            raise UserError(
+                f"{path} exists but was not written by this benchmark: give another --folder "
+                "(it writes a synthetic annotation file there), or delete that file"
+            )
         write_coco_annotations(path, images, boxes, polygon_points, seed)
         recorded.write_text(json.dumps(settings))
     cache_path(path).unlink(missing_ok=True)

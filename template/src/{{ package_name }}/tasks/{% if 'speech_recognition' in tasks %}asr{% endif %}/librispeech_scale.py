@@ -33,6 +33,7 @@ from rich.progress import track
 
 from ...data.media import check_media
 from ...data.scale import compare_readers, print_comparison
+from ...errors import UserError
 from ...subcommands import add_benchmark, add_defaults
 from .corpus import SAMPLE_RATE, read_librispeech
 
@@ -142,9 +143,10 @@ def librispeech_scale(
     # Written by this benchmark with these settings: reuse it (28 k files take a while).
     if not (recorded.is_file() and json.loads(recorded.read_text()) == settings):
         if (root / split).exists():
-            raise FileExistsError(
+            raise UserError(
                 f"{root / split} exists but was not written by this benchmark with these "
-                "settings: give another --folder, or delete it"
+                "settings: give another --folder (it writes a synthetic data set there), or "
+                "delete that folder"
             )
         stubs = write_librispeech_tree(root, split, utterances, speakers, chapters, words, seed)
         _cache_made_up_durations(root, stubs, seed)
