@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from ...data.bulk import gc_paused
 from ...data.errors import DataValidationError
@@ -52,7 +52,7 @@ class CocoSplit:
 
     @property
     def image_ids(self) -> set[int]:
-        return {image.image_id for image in self.images}
+        return {cast(int, image.image_id) for image in self.images}
 
 
 # The numbers JSON gives (``type(v) in``: a bool is not a number, and is faster to rule out).
@@ -155,15 +155,16 @@ _HINT = "Fix the annotation file or the images; nothing was loaded."
 def _with_image_files(path: Path, split: CocoSplit, image_dir: Path) -> list[str]:
     """Point ``split``'s images into ``image_dir``; a problem for each missing file and for
     each that does not decode in full or whose size is not the one written."""
-    present = {}
+    present: dict[int, CocoImage] = {}
     problems = []
     for image in split.images:
+        image_id = cast(int, image.image_id)  # COCO's ids: integers, checked on reading
         image.path = image_dir / image.path
         if image.path.is_file():
-            present[image.image_id] = image
+            present[image_id] = image
         else:
             problems.append(
-                f"{path}: images[{split.entries[image.image_id]}] (id {image.image_id}): "
+                f"{path}: images[{split.entries[image_id]}] (id {image_id}): "
                 f"{image.path} does not exist"
             )
     entries = {image_id: [index] for image_id, index in split.entries.items()}
