@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ...data.bulk import gc_paused
 from ...data.errors import DataValidationError
 from ...data.media import check_media, decode_audio, read_audio
 
@@ -97,6 +98,7 @@ def _scan_split(folder: Path) -> tuple[list[Path], dict[str, tuple[Path, str, st
     return transcripts, flacs
 
 
+@gc_paused()  # tens of thousands of records and cache entries, no cycles: see data/bulk.py
 def read_librispeech(
     root: str | Path, splits: Sequence[str], check_audio: bool = True
 ) -> list[Utterance]:
