@@ -1,10 +1,10 @@
 """Reading a data set at its real size: seconds and peak memory, ours beside a reference.
 
-The task benchmarks that write a full-size synthetic data set (``benchmark coco-scale``,
-``librispeech-scale``) time this project's reader and the usual reference reader of the same
-files side by side (:func:`alternate`: round by round, each round in another order, medians
-compared), then measure each one's memory in separate calls, since tracing every allocation
-slows pure-Python readers by 2-3x, and unequally:
+The task benchmarks that write a full-size synthetic data set (each task's ``*-scale``
+sub-command of ``benchmark``) time this project's reader and the usual reference reader of
+the same files side by side (:func:`alternate`: round by round, each round in another
+order, medians compared), then measure each one's memory in separate calls, since tracing
+every allocation slows pure-Python readers by 2-3x, and unequally:
 
 - ``tracemalloc``: the Python heap the call allocated at its peak, and what it still holds
   with the result kept (what a training run keeps for the whole fit). The ratios and the
