@@ -1,6 +1,6 @@
 """The checked annotations of a COCO file, kept beside it so the next run skips the JSON.
 
-Parsing and checking COCO's training annotations (450 MB of JSON, 860 k boxes) takes tens of
+Parsing and checking COCO's training annotations (448 MB of JSON, 860 k boxes) takes tens of
 seconds; reading back the checked result takes a few (``benchmark coco-scale`` measures
 both). The result is stored as ``.<file name>.checked.pickle`` next to the annotation file,
 under a key of the file's size, modification time and BLAKE2 hash: an edited file (even one
@@ -18,25 +18,15 @@ import pickle
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, TypeVar
 
-from .coco_parsing import CocoObject, CocoSplit
-from .labelled import LabelledImage
-
+# The classes an image path may be, besides the split's own classes the caller names.
+_PATH_CLASSES = ("Path", "PosixPath", "WindowsPath", "PurePosixPath", "PureWindowsPath")
 # Bumped when what the checked split holds changes, so older caches are rebuilt.
 CACHE_VERSION = 1
-_ALLOWED = {
-    (CocoSplit.__module__, "CocoSplit"),
-    (CocoObject.__module__, "CocoObject"),
-    (LabelledImage.__module__, "LabelledImage"),
-    ("pathlib", "Path"),
-    ("pathlib", "PosixPath"),
-    ("pathlib", "WindowsPath"),
-    ("pathlib", "PurePosixPath"),
-    ("pathlib", "PureWindowsPath"),
-}
 
-Check = Callable[[Path], tuple[CocoSplit, list[str]]]
+Split = TypeVar("Split")
+Check = Callable[[Path], tuple[Split, list[str]]]
 
 
 def cache_path(annotation_file: Path) -> Path:
@@ -55,21 +45,26 @@ def file_key(path: Path) -> dict[str, Any]:
 class _SplitUnpickler(pickle.Unpickler):
     """Unpickles the classes a checked split is made of, and nothing else."""
 
+    def __init__(self, file: BinaryIO, classes: tuple[type, ...]) -> None:
+        super().__init__(file)
+        self.allowed = {(c.__module__, c.__qualname__) for c in classes}
+        self.allowed |= {("pathlib", name) for name in _PATH_CLASSES}
+
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in _ALLOWED:
-            raise pickle.UnpicklingError(f"{module}.{name} is not part of a checked COCO split")
+        if (module, name) not in self.allowed:
+            raise pickle.UnpicklingError(f"{module}.{name} is not part of a checked split")
         return super().find_class(module, name)
 
 
-def _load(cache: Path) -> dict[str, Any]:
+def _load(cache: Path, classes: tuple[type, ...]) -> dict[str, Any]:
     with cache.open("rb") as file:
-        stored = _SplitUnpickler(file).load()
-    if not isinstance(stored, dict) or not isinstance(stored.get("split"), CocoSplit):
-        raise pickle.UnpicklingError("not a checked COCO split")
+        stored = _SplitUnpickler(file, classes).load()
+    if not isinstance(stored, dict) or not isinstance(stored.get("split"), classes[0]):
+        raise pickle.UnpicklingError("not a checked split")
     return stored
 
 
-def _save(cache: Path, key: dict[str, Any], split: CocoSplit) -> None:
+def _save(cache: Path, key: dict[str, Any], split: Split) -> None:
     temporary = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
     stored = {"version": CACHE_VERSION, "key": key, "split": split}
     try:
@@ -80,14 +75,20 @@ def _save(cache: Path, key: dict[str, Any], split: CocoSplit) -> None:
         temporary.unlink(missing_ok=True)  # read-only data: check again next time
 
 
-def cached_annotations(path: Path, check: Check) -> tuple[CocoSplit, list[str]]:
+def cached_annotations(
+    path: Path, check: Check, classes: tuple[type, ...]
+) -> tuple[Split, list[str]]:
     """``check(path)`` (the split and its problems), or the split stored for this very file
-    content; a clean result is stored for the next run."""
+    content; a clean result is stored for the next run.
+
+    ``classes``: the split's class first, then every class its objects are made of (the
+    only classes the cache may hold).
+    """
     cache = cache_path(path)
     key = file_key(path)
     if cache.is_file():
         try:
-            stored = _load(cache)
+            stored = _load(cache, classes)
         except Exception as error:  # noqa: BLE001 - a broken cache of any kind is rebuilt
             warnings.warn(
                 f"{cache}: unreadable cache of {path.name} ({error}); checking the file again "

@@ -15,6 +15,7 @@ from typing import NamedTuple, cast
 from ...data.bulk import gc_paused
 from ...data.errors import DataValidationError
 from ...data.media import check_media, decode_image, describe_image_error
+from .coco_cache import cached_annotations
 from .labelled import LabelledImage
 from .transforms import BORDER_TOLERANCE
 
@@ -127,8 +128,6 @@ def read_coco(
             repeated (pycocotools keys annotations by id, and counts a match to id 0 as a
             false positive), a malformed or empty ``bbox``, or a box outside its image.
     """
-    from .coco_cache import cached_annotations
-
     path = Path(annotation_file)
     if not path.is_file():
         raise DataValidationError(
@@ -139,7 +138,8 @@ def read_coco(
         )
     with gc_paused():  # a million small objects, no cycles: see data/bulk.py
         if cache:
-            split, problems = cached_annotations(path, check_annotations)
+            classes = (CocoSplit, LabelledImage, CocoObject)
+            split, problems = cached_annotations(path, check_annotations, classes)
         else:
             split, problems = check_annotations(path)
     if image_dir is not None:
