@@ -136,6 +136,7 @@ def read_coco(
             hint="Point data.init_args.root at the folder that holds annotations/ and the "
             "image folders (COCO's layout).",
         )
+    split: CocoSplit
     with gc_paused():  # a million small objects, no cycles: see data/bulk.py
         if cache:
             classes = (CocoSplit, LabelledImage, CocoObject)
