@@ -103,7 +103,7 @@ def run(argv: list[str] | None = None) -> Path:
     args, overrides = parser.parse_known_args(argv)
     data = load_datamodule([f"--config={path}" for path in args.config] + overrides)
     out = Path(args.out or Path("reports", "analysis", run_name_from_configs(args.config)))
-    with plt.rc_context(SLIDE_STYLE):
+    with plt.style.context(SLIDE_STYLE):
         summary = write_analysis(analyze(data), out)
     print(f"Wrote {summary} and its figures")
     return summary

@@ -58,7 +58,8 @@ class MetricsFile(Callback):
             "metrics": metrics,
         }
         checkpoint = trainer.checkpoint_callback
-        if stage == "fit" and checkpoint is not None:
+        # Only a ModelCheckpoint keeps a best score (a bare Checkpoint subclass does not).
+        if stage == "fit" and isinstance(checkpoint, ModelCheckpoint):
             score = checkpoint.best_model_score
             last = Path(checkpoint.dirpath or "") / "last.ckpt"
             record.update(
@@ -359,8 +360,10 @@ class WandbModelArtifact(Callback):
 
     def on_fit_end(self, trainer: Trainer, pl_module: L.LightningModule) -> None:
         checkpoint = trainer.checkpoint_callback
-        best = getattr(checkpoint, "best_model_path", "")
+        # Only a ModelCheckpoint keeps a best checkpoint (a bare Checkpoint subclass does not).
+        best = checkpoint.best_model_path if isinstance(checkpoint, ModelCheckpoint) else ""
         if best and Path(best).is_file():
+            assert isinstance(checkpoint, ModelCheckpoint)
             score = checkpoint.best_model_score
             metadata = {
                 "monitor": checkpoint.monitor,

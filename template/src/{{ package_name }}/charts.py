@@ -2,8 +2,8 @@
 analysis (``tasks/<task>/analysis.py``), ``analyze.py`` and ``report.py``.
 
 Figures are 1920 x 1080 pixels (16:9 at ``SLIDE_DPI``); drawn inside
-``matplotlib.pyplot.rc_context(SLIDE_STYLE)`` their smallest text is 14 pt, readable from the
-back of a room. Nothing here chooses a matplotlib backend: the commands that write files do.
+``matplotlib.pyplot.style.context(SLIDE_STYLE)`` their smallest text is 14 pt, readable from
+the back of a room. Nothing here chooses a matplotlib backend: the commands that write files do.
 """
 
 from __future__ import annotations
@@ -103,7 +103,8 @@ def histogram(
     figure, axes_list = slide_axes(len(panels))
     for axes, (xlabel, by_split) in zip(axes_list, panels, strict=True):
         values = [v for split_values in by_split.values() for v in split_values]
-        bins = np.arange(min(values) - 0.5, max(values) + 1.5) if integer and values else 30
+        edges = np.arange(min(values) - 0.5, max(values) + 1.5) if integer and values else None
+        bins = 30 if edges is None else edges.tolist()
         axes.hist(list(by_split.values()), bins=bins, label=list(by_split), stacked=True)
         axes.set_xlabel(xlabel)
         axes.set_ylabel("count")

@@ -16,7 +16,9 @@ from torchmetrics import Metric, MetricCollection
 from .errors import UserError
 
 
-def process_count(accelerator: object, devices: object, num_nodes: int) -> int:
+def process_count(
+    accelerator: object, devices: list[int] | tuple[int, ...] | str | int, num_nodes: int
+) -> int:
     """How many training processes a Trainer with these settings starts (``devices: -1`` or
     ``auto`` on a GPU means every visible GPU)."""
     if isinstance(devices, (list, tuple)):

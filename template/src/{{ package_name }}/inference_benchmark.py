@@ -20,7 +20,7 @@ from . import tasks
 from .export import spec_of
 from .loading import build_datamodule, load_checkpoint
 from .runtimes import FILES, AotPackageNetwork, OnnxRuntimeNetwork, as_tuple, repeat_first
-from .timing import alternate, medians, milliseconds_per_call
+from .timing import alternate, medians, milliseconds_per_call, timing_note
 from .verify import first_samples
 
 RUNTIMES = ("eager", "compile", "onnx", "fused", "pt2", "int8")
@@ -174,11 +174,8 @@ def case_label(case: str) -> str:
 def print_inference(result: dict) -> None:
     """The latency table, the task's targets as measured, and the exports' metrics."""
     cases = result["cases"]
-    print(
-        f"inference: {result['task']} model, inputs {result['input_shapes']}, "
-        f"{result['threads']} threads, median of {result['rounds']} rounds x "
-        f"{result['calls_per_round']} calls"
-    )
+    inputs = result["input_shapes"]
+    print(f"inference: {result['task']} model, inputs {inputs}, {timing_note(result)}")
     width = max(15, *(len(case_label(c)) + 6 for c in cases))
     header = "".join(f"{case_label(c) + ' [ms]':>{width}}{'x eager':>9}" for c in cases)
     print(f"{'runtime':<9}{header}{'setup [s]':>11}")

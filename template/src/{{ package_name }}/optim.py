@@ -10,6 +10,7 @@ import math
 from typing import Literal
 
 import torch
+from lightning.pytorch.utilities.types import LRSchedulerConfigType
 
 Schedule = Literal["cosine", "step", "constant"]
 
@@ -61,7 +62,7 @@ def build_scheduler(
     warmup_epochs: float = 0.0,
     step_epochs: int = 30,
     gamma: float = 0.1,
-) -> dict:
+) -> LRSchedulerConfigType:
     """The ``lr_scheduler`` entry of ``configure_optimizers``, stepped every batch."""
     total = int(trainer.estimated_stepping_batches)
     epochs = trainer.max_epochs if trainer.max_epochs and trainer.max_epochs > 0 else 1

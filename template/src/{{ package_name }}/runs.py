@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from lightning.pytorch import Trainer
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from .errors import UserError
@@ -33,6 +35,28 @@ def run_dir(trainer: Trainer) -> Path:
     if isinstance(logger, (CSVLogger, TensorBoardLogger)):
         return Path(logger.log_dir)
     return Path(logger.save_dir or trainer.default_root_dir)
+
+
+def best_epoch(trainer: Trainer) -> int | None:
+    """The epoch of the best checkpoint so far (the monitored ``ModelCheckpoint``'s), or None
+    when there is none (no monitor, or nothing saved yet)."""
+    callback = trainer.checkpoint_callback
+    if not isinstance(callback, ModelCheckpoint) or not callback.best_model_path:
+        return None
+    # mmap: only the few bytes of the epoch number are read, not the weights.
+    saved = torch.load(callback.best_model_path, map_location="cpu", mmap=True, weights_only=False)
+    return int(saved["epoch"])
+
+
+def epochs_to_draw(trainer: Trainer, validated: list[int]) -> dict[int, str]:
+    """The validation epochs whose figures are worth drawing once a fit ends: the best
+    checkpoint's and the last one, each with a note for its title."""
+    if not validated:
+        return {}
+    best, last = best_epoch(trainer), validated[-1]
+    if best is None or best == last:
+        return {last: "last epoch" if best is None else "last epoch, best checkpoint"}
+    return {best: "best checkpoint", last: "last epoch"}
 
 
 def run_name_from_configs(config_paths: list) -> str:

@@ -1,8 +1,9 @@
 """The argparse plumbing of the sub-commands the tasks add to ``score`` and ``benchmark``.
 
-A file scorer adds one ``score`` sub-command that reads prediction files in a benchmark's
-official format and returns ``(numbers, table)``; a benchmark adds one ``benchmark``
-sub-command whose flags are parameters of its measuring function, with their defaults.
+A file scorer (:class:`FileScorer`) adds one ``score`` sub-command that reads prediction files
+in a benchmark's official format and returns ``(numbers, table)``; a benchmark adds one
+``benchmark`` sub-command whose flags are parameters of its measuring function, with their
+defaults.
 """
 
 from __future__ import annotations
@@ -10,25 +11,51 @@ from __future__ import annotations
 import argparse
 import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-Score = Callable[[argparse.Namespace], tuple[dict[str, Any], str]]
+
+def path_input(help: str, **options: Any) -> dict[str, Any]:
+    """The ``add_argument`` options of a required path: a file or folder the scorer reads."""
+    return {"type": Path, "required": True, "help": help, **options}
 
 
-def add_scorer(
-    commands: Any, name: str, help: str, doc: str, score: Score
-) -> argparse.ArgumentParser:
-    """Add the sub-command ``name`` to ``commands`` (the ``score`` sub-parsers), described by the
-    first paragraph of ``doc`` (the scorer module's docstring) and run by ``score``."""
-    parser = commands.add_parser(name, help=help, description=doc.split("\n\n")[0])
-    parser.set_defaults(score=score)
-    return parser
+@dataclass(frozen=True)
+class FileScorer:
+    """A ``score`` sub-command, described: :meth:`add_to` adds it to the ``score`` sub-parsers.
 
+    Attributes:
+        name: the sub-command (``score <name>``).
+        flags: its arguments, flag -> ``add_argument`` options (:func:`path_input` for the
+            files it reads), in the order ``--help`` lists them.
+        score: the parsed arguments -> ``(numbers, title)``: the JSON-ready numbers (what
+            ``--json`` writes) and the title of their table.
+        table: ``(numbers, title)`` -> the text printed on the terminal.
+        help: its line in ``score --help``.
+        description: its ``--help`` text; its first paragraph (the scorer module's docstring).
+    """
 
-def add_input(parser: argparse.ArgumentParser, flag: str, help: str, **options: Any) -> None:
-    """A required path argument: a file or folder the scorer reads."""
-    parser.add_argument(flag, type=Path, required=True, help=help, **options)
+    name: str
+    flags: dict[str, dict[str, Any]]
+    score: Callable[[argparse.Namespace], tuple[dict[str, Any], str]]
+    table: Callable[[dict[str, Any], str], str]
+    help: str
+    description: str
+
+    def add_to(self, commands: Any) -> argparse.ArgumentParser:
+        """Add the sub-command to ``commands``; it sets ``score`` (:meth:`run`)."""
+        description = self.description.split("\n\n")[0]
+        parser = commands.add_parser(self.name, help=self.help, description=description)
+        for flag, options in self.flags.items():
+            parser.add_argument(flag, **options)
+        parser.set_defaults(score=self.run)
+        return parser
+
+    def run(self, args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+        """Score the files ``args`` names: ``(numbers, table)``."""
+        numbers, title = self.score(args)
+        return numbers, self.table(numbers, title)
 
 
 def add_defaults(parser: argparse.ArgumentParser, measure: Callable, *names: str) -> None:

@@ -27,6 +27,8 @@ if TYPE_CHECKING:  # matplotlib loads slowly; only the analysis draws
     from matplotlib.figure import Figure
     from torch import Tensor, nn
 
+    from .subcommands import FileScorer
+
 
 @dataclass(frozen=True)
 class Link:
@@ -116,7 +118,8 @@ class TimedPredictor(Protocol):
     """The predictor a demo page calls: ``predictor(*request)`` answers one request, and
     ``predictor.last`` is that request's latency as text (``"12.3 ms"``)."""
 
-    last: str
+    @property
+    def last(self) -> str: ...
 
     def __call__(self, *request: Any) -> Any: ...
 
@@ -227,7 +230,7 @@ class Task:
         demo: how its model is demoed (None: no demo).
         analyze: the data-set analysis of one of its DataModules (None: none).
         samples: its sample data sets (None: none).
-        score_commands: functions adding a ``score`` sub-command each (official file formats).
+        score_commands: its ``score`` sub-commands (official file formats), described.
     """
 
     name: str
@@ -238,7 +241,7 @@ class Task:
     demo: DemoSpec | None = None
     analyze: Callable[[Any], Analysis] | None = None
     samples: SampleSpec | None = None
-    score_commands: tuple[Callable[[Any], argparse.ArgumentParser], ...] = ()
+    score_commands: tuple[FileScorer, ...] = ()
 
     def owns_module(self, module: object) -> bool:
         return isinstance(module, self.module_class)

@@ -11,7 +11,7 @@ import lightning as L
 def bare_trainer(**settings: Any) -> L.Trainer:
     """A Trainer on one CPU that logs and saves nothing; ``settings`` add to or override that
     (e.g. ``accelerator="gpu"``, ``max_epochs=1``, ``callbacks=[timer]``)."""
-    quiet = {
+    quiet: dict[str, Any] = {
         "accelerator": "cpu",
         "devices": 1,
         "logger": False,

@@ -34,7 +34,7 @@ def _padded(tensors: list[Tensor], value: float) -> list[Tensor]:
 def merge(batches: list[dict]) -> dict:
     """Batches of one loader as one: tensors concatenated (padded batches padded to the longest:
     zeros, so masks mark the padding, and -100, the ignored id, for labels), lists joined."""
-    merged = {}
+    merged: dict[str, Tensor | list] = {}
     for key, first in batches[0].items():
         values = [batch[key] for batch in batches]
         if isinstance(first, Tensor):

@@ -77,15 +77,20 @@ class ModelProfile(Callback):
 
     @rank_zero_only
     def on_fit_end(self, trainer: Trainer, pl_module: L.LightningModule) -> None:
-        if not hasattr(pl_module, "inference_args"):
+        inference_args = getattr(pl_module, "inference_args", None)
+        if inference_args is None:
             raise AttributeError(
                 f"{type(pl_module).__name__} has no inference_args(batch): add one that returns "
                 "the arguments of forward for a data batch, so that it can be profiled."
             )
-        batch = next(iter(trainer.datamodule.val_dataloader()))
+        # trainer.datamodule: set by Lightning's fit, not declared in the Trainer class
+        loaders = trainer.datamodule.val_dataloader()  # type: ignore[attr-defined]
+        # A DataModule with several validation sets (speech: one per split) returns a list.
+        loader = loaders[0] if isinstance(loaders, (list, tuple)) else loaders
+        batch = next(iter(loader))
         batch = pl_module.transfer_batch_to_device(first_example(batch), pl_module.device, 0)
-        profile = profile_model(pl_module, pl_module.inference_args(batch), repeats=self.repeats)
-        profile["device"] = str(pl_module.device)
+        measured = profile_model(pl_module, inference_args(batch), repeats=self.repeats)
+        profile = {**measured, "device": str(pl_module.device)}
         path = run_dir(trainer) / "profile.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(profile, indent=2) + "\n")

@@ -72,26 +72,26 @@ def write_figures(results: list[RunResult], folder: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    scored = [r for r in results if r.metric is not None and math.isfinite(r.metric)]
+    scored = [(r, r.metric) for r in results if r.metric is not None and math.isfinite(r.metric)]
     if not scored:
         return []
-    monitor = scored[0].monitor or "metric"
-    spread = [r.metric_std or 0.0 for r in scored]
-    kfold = any(r.folds for r in scored)
+    monitor = scored[0][0].monitor or "metric"
+    spread = [r.metric_std or 0.0 for r, _ in scored]
+    kfold = any(r.folds for r, _ in scored)
     if kfold:
         monitor = f"{monitor} (mean ± std over folds)"
     paths = []
     figure, axis = plt.subplots(figsize=(7, 0.5 * len(scored) + 1.5))
     axis.barh(
-        [r.name for r in scored],
-        [r.metric for r in scored],
+        [r.name for r, _ in scored],
+        [metric for _, metric in scored],
         xerr=spread if kfold else None,
         capsize=4,
         color="tab:blue",
     )
-    for index, r in enumerate(scored):
-        label = f" {r.metric:.3f}" + (f" ± {r.metric_std:.3f}" if r.metric_std is not None else "")
-        axis.text(r.metric + spread[index], index, label, va="center")
+    for index, (r, metric) in enumerate(scored):
+        label = f" {metric:.3f}" + (f" ± {r.metric_std:.3f}" if r.metric_std is not None else "")
+        axis.text(metric + spread[index], index, label, va="center")
     axis.invert_yaxis()
     axis.set_xlabel(monitor)
     axis.set_title(f"{monitor} by variant")
@@ -101,22 +101,23 @@ def write_figures(results: list[RunResult], folder: Path) -> list[Path]:
     plt.close(figure)
     for key, label, filename in (
         ("latency_ms", "latency at batch 1 (ms)", "metric_vs_latency.png"),
-        ("params", "parameters", "metric_vs_params.png"),
+        # What a variant trains (LoRA or a frozen backbone trains a fraction of its size).
+        ("trainable_params", "trainable parameters", "metric_vs_params.png"),
     ):
-        points = [r for r in scored if getattr(r, key) is not None]
+        points = [(r, metric) for r, metric in scored if getattr(r, key) is not None]
         if not points:
             continue
         figure, axis = plt.subplots(figsize=(6, 4.5))
         axis.errorbar(
-            [getattr(r, key) for r in points],
-            [r.metric for r in points],
-            yerr=[r.metric_std or 0.0 for r in points] if kfold else None,
+            [getattr(r, key) for r, _ in points],
+            [metric for _, metric in points],
+            yerr=[r.metric_std or 0.0 for r, _ in points] if kfold else None,
             fmt="o",
             capsize=4,
         )
-        for r in points:
+        for r, metric in points:
             axis.annotate(
-                r.name, (getattr(r, key), r.metric), xytext=(4, 4), textcoords="offset points"
+                r.name, (getattr(r, key), metric), xytext=(4, 4), textcoords="offset points"
             )
         axis.set_xlabel(label)
         axis.set_ylabel(monitor)

@@ -166,7 +166,7 @@ def combine_folds(name: str, runs: list[RunResult]) -> RunResult:
     of the others."""
     scored = [r for r in runs if r.status != "failed" and r.metric is not None]
     failed = [r for r in runs if r.status == "failed"]
-    metrics = [r.metric for r in scored]
+    metrics = [r.metric for r in scored if r.metric is not None]  # every one of scored
     first = scored[0] if scored else runs[0]
     times = [r.train_s for r in runs if r.train_s is not None]
     if failed:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -102,7 +102,9 @@ def search(
     folder.mkdir(parents=True, exist_ok=True)
     storage = f"sqlite:///{(folder / 'study.db').resolve()}"
     monitor = space.get("monitor") or _monitor_of(base)
-    direction = space.get("direction") or ("minimize" if "loss" in monitor else "maximize")
+    direction: Literal["minimize", "maximize"] = space.get("direction") or (
+        "minimize" if "loss" in monitor else "maximize"
+    )
     study = optuna.create_study(
         study_name=name,
         storage=storage,

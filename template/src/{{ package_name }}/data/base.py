@@ -50,7 +50,6 @@ class TaskDataModule(L.LightningDataModule):
     # arguments, so ``self.hparams.lr_groups`` type-checks.
     hparams: AttributeDict
 
-
     def __init__(
         self,
         batch_size: int,
@@ -119,11 +118,12 @@ class TaskDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         return self.loader(self.datasets["train"], shuffle=True)
 
-    def val_dataloader(self) -> DataLoader:
+    # A task may evaluate with one loader per split (speech: one per LibriSpeech folder).
+    def val_dataloader(self) -> DataLoader | list[DataLoader]:
         return self.loader(self.datasets["val"])
 
-    def test_dataloader(self) -> DataLoader:
+    def test_dataloader(self) -> DataLoader | list[DataLoader]:
         return self.loader(self.datasets["test"])
 
-    def predict_dataloader(self) -> DataLoader:
+    def predict_dataloader(self) -> DataLoader | list[DataLoader]:
         return self.loader(self.datasets["predict"])

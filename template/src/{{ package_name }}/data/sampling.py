@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Sized
+from typing import Any, cast
 
 import torch
 import torch.distributed as dist
@@ -61,7 +61,9 @@ class BatchOrder(DistributedSampler, ABC):
     def __init__(self, size: int, even: bool, seed: int = 0) -> None:
         distributed = dist.is_available() and dist.is_initialized()
         world, rank = (dist.get_world_size(), dist.get_rank()) if distributed else (1, 0)
-        super().__init__(range(size), num_replicas=world, rank=rank, shuffle=even, seed=seed)
+        # DistributedSampler reads only the length of its dataset: a range stands in for it.
+        indices = cast(Dataset, range(size))
+        super().__init__(indices, num_replicas=world, rank=rank, shuffle=even, seed=seed)
         self.even = even
 
     @abstractmethod
@@ -104,7 +106,7 @@ class _Batches(Dataset):
         return [self.dataset[i] for i in indices]
 
     def __len__(self) -> int:
-        return len(self.dataset)
+        return len(cast(Sized, self.dataset))  # torch's Dataset declares no __len__
 
 
 def evaluation_sampler(dataset: Dataset) -> Sampler[int] | None:
@@ -168,15 +170,16 @@ def seeded_loader(
     if num_workers is None and workers not in _reported:
         _reported.add(workers)
         rank_zero_info(f"DataLoader: {workers} worker processes (from this machine's CPUs).")
+    sampler: Sampler | None
     if batches is not None:
-        dataset, sampler, batch_size = _Batches(dataset), batches, None
+        dataset, sampler = _Batches(dataset), batches
     elif shuffle:
-        sampler = EpochShuffleSampler(len(dataset), seed)
+        sampler = EpochShuffleSampler(len(cast(Sized, dataset)), seed)
     else:
         sampler = evaluation_sampler(dataset)
     return DataLoader(
         dataset,
-        batch_size=batch_size,
+        batch_size=None if batches is not None else batch_size,  # a BatchOrder forms them
         sampler=sampler,
         num_workers=workers,
         persistent_workers=workers > 0,

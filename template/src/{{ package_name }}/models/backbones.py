@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 
 from torch import Tensor, nn
@@ -128,7 +128,8 @@ def _create_timm(name: str, model_id: str, pretrained: bool, kwargs: dict) -> Ba
     check_timm_name(name, model_id)
     # num_classes=0 removes the classifier: the model returns pooled features.
     model = timm.create_model(model_id, pretrained=pretrained, num_classes=0, **kwargs)
-    return Backbone(name=name, model=model, num_features=model.num_features)
+    width = cast(int, model.num_features)  # every timm model sets it; torch types it as a module
+    return Backbone(name=name, model=model, num_features=width)
 
 
 # --- Hugging Face -----------------------------------------------------------------------

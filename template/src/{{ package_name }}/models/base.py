@@ -21,9 +21,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 import lightning as L
-from lightning.fabric.utilities.data import AttributeDict
 import torch
+from lightning.fabric.utilities.data import AttributeDict
 from lightning.pytorch.cli import OptimizerCallable
+from lightning.pytorch.utilities.types import OptimizerLRScheduler
 
 from ..finetuning import LearningRateGroups, build_optimizer
 from ..optim import Schedule, build_scheduler
@@ -50,7 +51,6 @@ class TaskModule(L.LightningModule):
     # arguments, so ``self.hparams.lr_groups`` type-checks.
     hparams: AttributeDict
 
-
     def __init__(
         self,
         optimizer: OptimizerCallable = torch.optim.AdamW,
@@ -73,7 +73,7 @@ class TaskModule(L.LightningModule):
         (and so before a checkpoint's weights load into the changed network)."""
         self.surgery_report = apply_surgery(self, self.hparams.surgery)
 
-    def configure_optimizers(self) -> dict:
+    def configure_optimizers(self) -> OptimizerLRScheduler:
         # Frozen parameters get no gradient, so the optimiser leaves them where they are.
         optimizer = build_optimizer(self, self.optimizer_factory, self.hparams.lr_groups)
         h = self.hparams
@@ -102,6 +102,8 @@ class EvaluationPages(ABC):
     its ``_finish_evaluation(stage, page_name, title)``: one page per validation epoch
     (``val_epoch003.html``) and one for the test. A module without that method cannot be
     built (abstract), rather than failing at the end of its first validation epoch."""
+
+    current_epoch: int  # from the LightningModule this is mixed into
 
     @abstractmethod
     def _finish_evaluation(self, stage: str, page_name: str, title: str) -> None:

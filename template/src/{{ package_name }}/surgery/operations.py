@@ -4,7 +4,7 @@ in place, and returns what it did and the names of the modules it changed."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import torch
 from torch import Tensor, nn
@@ -62,23 +62,28 @@ def replace_head(
     target = target or _protocol_name(root, "head_name", "replace_head")
     module = get_submodule(root, target, "replace_head")
     if not isinstance(module, (nn.Linear, nn.Conv2d)):
-        linears = [n for n, m in module.named_modules() if isinstance(m, nn.Linear)]
+        linears = [(n, m) for n, m in module.named_modules() if isinstance(m, nn.Linear)]
         if not linears:
             raise SurgeryError(
                 f"surgery step 'replace_head': {target!r} ({type(module).__name__}) holds no "
                 "Linear layer; give 'target' the name of a Linear or Conv2d module."
             )
-        target = f"{target}.{linears[-1]}"
-        module = root.get_submodule(target)
-    conv = isinstance(module, nn.Conv2d)
-    width = first = module.in_channels if conv else module.in_features
-    out = out_features or (module.out_channels if conv else module.out_features)
+        name, module = linears[-1]
+        target = f"{target}.{name}"
+    if isinstance(module, nn.Conv2d):
+        width, out = module.in_channels, out_features or module.out_channels
+    else:
+        width, out = module.in_features, out_features or module.out_features
+    first = width
 
     def layer(width: int, size: int, is_first: bool) -> nn.Module:
-        if not conv:
+        if not isinstance(module, nn.Conv2d):
             return nn.Linear(width, size)
-        if is_first:
-            return nn.Conv2d(width, size, module.kernel_size, module.stride, module.padding)
+        if is_first:  # the window of the replaced convolution
+            pair = tuple[int, int]  # a Conv2d's sizes, which torch types as tuple[int, ...]
+            kernel, stride = cast(pair, module.kernel_size), cast(pair, module.stride)
+            padding = cast("str | tuple[int, int]", module.padding)
+            return nn.Conv2d(width, size, kernel, stride, padding)
         return nn.Conv2d(width, size, 1)
 
     layers: list[nn.Module] = []
@@ -171,6 +176,7 @@ class GlobalPool(nn.Module):
         elif self.kind == "max":
             pooled = x.amax(dim=(2, 3), keepdim=True)
         else:
+            assert self.p is not None  # built for "gem"
             pooled = x.clamp(min=self.eps).pow(self.p).mean(dim=(2, 3), keepdim=True)
             pooled = pooled.pow(1.0 / self.p)
         return pooled.flatten(1) if self.flatten else pooled
@@ -229,9 +235,8 @@ def keep_frozen_batchnorm_in_eval(root: nn.Module) -> list[str]:
     names = []
     for name, module in root.named_modules():
         if isinstance(module, _BatchNorm):
-            if not getattr(module, "_keeps_eval_when_frozen", False):
+            if _keep_in_eval not in module._forward_pre_hooks.values():  # once per module
                 module.register_forward_pre_hook(_keep_in_eval)
-                module._keeps_eval_when_frozen = True
             if not any(p.requires_grad for p in module.parameters()):
                 names.append(name)
     return names

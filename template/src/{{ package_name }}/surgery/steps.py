@@ -109,7 +109,8 @@ class SurgeryReport(Callback):
     @rank_zero_only
     def setup(self, trainer: Trainer, pl_module: L.LightningModule, stage: str) -> None:
         changes = getattr(pl_module, "surgery_report", None)
-        if not changes or trainer.fast_dev_run:
+        # fast_dev_run: set on the Trainer by Lightning, not declared in its class
+        if not changes or trainer.fast_dev_run:  # type: ignore[attr-defined]
             return
         path = run_dir(trainer) / "surgery.md"
         path.parent.mkdir(parents=True, exist_ok=True)

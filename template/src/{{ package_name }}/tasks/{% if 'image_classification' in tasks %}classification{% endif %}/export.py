@@ -6,7 +6,6 @@ from torch import Tensor, nn
 
 from ...runtimes import batch_dim
 from ...task import ExportSpec
-from . import trainer_overhead
 from .model import ImageClassifier
 
 
@@ -34,5 +33,4 @@ EXPORT = ExportSpec(
     attach=_attach,
     metric=lambda module: "val/acc",
     latency_targets={"onnx": ("eager", 0.6)},  # ONNX Runtime at most 0.6x eager on 2 cores
-    benchmarks=(trainer_overhead.add_benchmark_command,),
 )

@@ -1,21 +1,20 @@
 """Image classification: a backbone from ``backbones.py`` and a linear head.
 
 Logged each epoch: loss, accuracy and macro precision / recall / F1 for train and val, and for
-validation a confusion matrix and per-class precision-recall curves (PNG and CSV in the run
-folder; with wandb, an interactive PR chart and a table of the worst predictions with their
-images). ``predict`` writes ``predictions.csv`` (file, class, probability of every class) to the
-run folder.
+validation a confusion matrix and per-class precision-recall curves (CSV in the run folder each
+epoch; PNG for the best checkpoint's epoch and the last, drawn when the fit ends; with wandb, an
+interactive PR chart and a table of the worst predictions with their images). ``predict``
+writes ``predictions.csv`` (file, class, probability of every class) to the run folder.
 """
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
-from lightning.pytorch.loggers import WandbLogger
 from torch import Tensor, nn
 from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import (
@@ -31,12 +30,15 @@ from ...data.media import open_rgb
 from ...distributed import gather_objects
 from ...models.backbones import create_backbone
 from ...models.base import TaskModule
-from ...runs import run_dir
+from ...pages import log_wandb_table, wandb_loggers
+from ...runs import epochs_to_draw, run_dir
 from ...viz import (
     PrCurves,
     log_pr_curves_to_wandb,
     plot_confusion_matrix,
     plot_pr_curves,
+    read_confusion_csv,
+    read_pr_csv,
     save_and_log_figure,
     write_confusion_csv,
     write_pr_csv,
@@ -109,6 +111,10 @@ class ImageClassifier(TaskModule):
     # For surgery.py and finetuning.py: the pretrained part, and the layer making the logits.
     backbone_name = "backbone"
     head_name = "head"
+    # Any module that maps images to features / features to logits: surgery and export's
+    # runtimes replace them with others.
+    backbone: nn.Module
+    head: nn.Module
     # For ``train.py --compile true``: images all have the configured size, so only the last
     # partial batch of an epoch changes a shape, and static shapes cost one more compile for
     # it. Dynamic shapes there crashed on an H100 (torch 2.11) with channels_last weights
@@ -149,6 +155,7 @@ class ImageClassifier(TaskModule):
         # Mean loss per image over the whole set, synced across processes under DDP.
         self.eval_loss = nn.ModuleDict({"val": MeanMetric(), "test": MeanMetric()})
         self._predictions: list[tuple[str, Tensor]] = []
+        self._validated_epochs: list[int] = []  # their figures are drawn when fit ends
         self.apply_surgery()
 
     def forward(self, images: Tensor) -> Tensor:
@@ -173,8 +180,9 @@ class ImageClassifier(TaskModule):
     def _evaluate(self, batch: dict, stage: str, metrics: MetricCollection) -> None:
         logits = self(batch["image"])
         size = len(batch["target"])
-        self.eval_loss[stage].update(self.loss(logits, batch["target"]), weight=size)
-        self.log(f"{stage}/loss", self.eval_loss[stage], prog_bar=True, batch_size=size)
+        mean_loss = cast(MeanMetric, self.eval_loss[stage])  # a ModuleDict types its values Module
+        mean_loss.update(self.loss(logits, batch["target"]), weight=size)
+        self.log(f"{stage}/loss", mean_loss, prog_bar=True, batch_size=size)
         metrics.update(logits, batch["target"])
         for name, metric in metrics.items():  # computed over the whole epoch by torchmetrics
             self.log(name, metric, prog_bar=name.endswith("/acc"), batch_size=size)
@@ -185,7 +193,7 @@ class ImageClassifier(TaskModule):
 
     def _logs_to_wandb(self) -> bool:
         trainer = self._trainer  # None when the module runs outside a Trainer
-        return trainer is not None and any(isinstance(x, WandbLogger) for x in trainer.loggers)
+        return trainer is not None and bool(wandb_loggers(trainer))
 
     def _keep_for_table(self, batch: dict, logits: Tensor) -> None:
         probabilities = logits.detach().float().softmax(dim=-1)
@@ -207,24 +215,37 @@ class ImageClassifier(TaskModule):
     def test_step(self, batch: dict, batch_idx: int) -> None:
         self._evaluate(batch, "test", self.test_metrics)
 
-    def _save_confusion_matrix(self, name: str, title: str) -> None:
+    def _save_evaluation(self, name: str) -> None:
+        """Write the confusion matrix and the precision-recall curves of the epoch as CSV
+        (cheap, kept even if the run crashes; ``report`` draws from them), and give wandb its
+        interactive PR chart. The PNGs cost seconds each, more than a small data set's epoch,
+        so they are drawn by :meth:`_draw_evaluation`: for the test at once, for validation
+        when the fit ends (the best checkpoint's epoch and the last)."""
         matrix = self.confusion.compute().cpu().numpy()
         self.confusion.reset()
         curves = precision_recall_curves(self.pr_curve, self.class_names, matrix.sum(axis=1))
         self.pr_curve.reset()
         if self.trainer.sanity_checking or not self.trainer.is_global_zero:
             return
+        folder = run_dir(self.trainer)
+        write_confusion_csv(matrix, self.class_names, folder / "confusion_matrix" / f"{name}.csv")
+        write_pr_csv(curves, folder / "pr_curves" / f"{name}.csv")
         stage = name.split("_")[0]
-        figure = plot_confusion_matrix(matrix, self.class_names, title)
-        path = run_dir(self.trainer) / "confusion_matrix" / f"{name}.png"
-        write_confusion_csv(matrix, self.class_names, path.with_suffix(".csv"))  # for `report`
-        save_and_log_figure(self.trainer, figure, path, key=f"confusion_matrix/{stage}")
-        path = run_dir(self.trainer) / "pr_curves" / f"{name}.png"
-        write_pr_csv(curves, path.with_suffix(".csv"))  # for `report`
-        figure = plot_pr_curves(curves, f"{title}: precision-recall")
-        # wandb gets the interactive chart instead of the picture.
-        save_and_log_figure(self.trainer, figure, path, key=f"pr_curve/{stage}", wandb=False)
+        title = "Test" if stage == "test" else f"Validation, epoch {self.current_epoch}"
         log_pr_curves_to_wandb(self.trainer, curves, f"pr_curve/{stage}", title)
+
+    def _draw_evaluation(self, name: str, title: str) -> None:
+        """The PNGs of the CSVs :meth:`_save_evaluation` wrote as ``name``, shown in wandb /
+        TensorBoard too."""
+        folder, stage = run_dir(self.trainer), name.split("_")[0]
+        path = folder / "confusion_matrix" / f"{name}.png"
+        matrix, class_names = read_confusion_csv(path.with_suffix(".csv"))
+        figure = plot_confusion_matrix(matrix, class_names, title)
+        save_and_log_figure(self.trainer, figure, path, key=f"confusion_matrix/{stage}")
+        path = folder / "pr_curves" / f"{name}.png"
+        figure = plot_pr_curves(read_pr_csv(path.with_suffix(".csv")), f"{title}: precision-recall")
+        # wandb has the interactive chart instead of the picture.
+        save_and_log_figure(self.trainer, figure, path, key=f"pr_curve/{stage}", wandb=False)
 
     def _log_predictions_table(self) -> None:
         """The kept validation images as a wandb table (image, true and predicted class,
@@ -251,20 +272,30 @@ class ImageClassifier(TaskModule):
                 ]
             )
         columns = ["image", "true", "predicted", "confidence", "p(true)", "correct"]
-        for logger in self.trainer.loggers:
-            if isinstance(logger, WandbLogger):
-                logger.log_table(
-                    key="predictions/val", columns=columns, data=data, step=self.trainer.global_step
-                )
+        log_wandb_table(self.trainer, "predictions/val", columns, data)
 
     def on_validation_epoch_end(self) -> None:
-        epoch = self.current_epoch
-        self._save_confusion_matrix(f"val_epoch{epoch:03d}", f"Validation, epoch {epoch}")
+        name = f"val_epoch{self.current_epoch:03d}"
+        self._save_evaluation(name)
+        if self.trainer.sanity_checking:
+            pass
+        elif self.trainer.state.fn == "fit":  # drawn when the fit ends
+            self._validated_epochs.append(self.current_epoch)
+        elif self.trainer.is_global_zero:  # `train.py validate`: one epoch, drawn now
+            self._draw_evaluation(name, f"Validation, epoch {self.current_epoch}")
         if self._logs_to_wandb():
             self._log_predictions_table()
 
+    def on_fit_end(self) -> None:
+        if not self.trainer.is_global_zero:
+            return
+        for epoch, note in epochs_to_draw(self.trainer, self._validated_epochs).items():
+            self._draw_evaluation(f"val_epoch{epoch:03d}", f"Validation, epoch {epoch} ({note})")
+
     def on_test_epoch_end(self) -> None:
-        self._save_confusion_matrix("test", "Test")
+        self._save_evaluation("test")
+        if self.trainer.is_global_zero:
+            self._draw_evaluation("test", "Test")
 
     def predict_step(self, batch: dict, batch_idx: int) -> dict:
         probabilities = self(batch["image"]).softmax(dim=-1)

@@ -28,5 +28,5 @@ TASK = Task(
     demo=demo.DEMO,
     analyze=analysis.analyze,
     samples=sample.SAMPLES,
-    score_commands=(kitti_files.add_score_command, coco_files.add_score_command),
+    score_commands=(kitti_files.SCORER, coco_files.SCORER),
 )

@@ -10,7 +10,7 @@ from collections import Counter
 import numpy as np
 
 from ...charts import bar_chart, histogram, progress, slide_axes, spread
-from ...task import Analysis
+from ...task import Analysis, Table
 from .coco import CocoDataModule
 from .kitti import KittiDataModule
 
@@ -27,7 +27,10 @@ def analyze(data: KittiDataModule | CocoDataModule) -> Analysis:
 
 def analyze_boxes(title: str, boxes: Boxes) -> Analysis:
     """Objects per image, class balance, and box width, height and aspect ratio (w / h)."""
-    per_image = {split: [len(image) for image in images] for split, images in boxes.items()}
+    # Counts, typed as the numbers the histogram takes.
+    per_image: dict[str, list[float]] = {
+        split: [len(image) for image in images] for split, images in boxes.items()
+    }
     counts = {
         split: dict(sorted(Counter(name for image in images for name, _ in image).items()))
         for split, images in boxes.items()
@@ -57,7 +60,7 @@ def analyze_boxes(title: str, boxes: Boxes) -> Analysis:
     }
     splits = list(boxes)
     classes = sorted(widths)
-    tables = [
+    tables: list[Table] = [
         (
             "Objects per class",
             ["class", *splits, "median width", "median height", "median w / h"],
@@ -151,7 +154,7 @@ def analyze_kitti(data: KittiDataModule) -> Analysis:
     occlusion_axes.set_ylabel("objects")
     occlusion_axes.set_title("Occlusion level")
     occlusion_axes.tick_params(axis="x", rotation=20)
-    truncation_axes.hist(truncated, bins=np.linspace(0, 1, 11))
+    truncation_axes.hist(truncated, bins=np.linspace(0, 1, 11).tolist())
     truncation_axes.set_xlabel("truncated share of the object")
     truncation_axes.set_ylabel("objects")
     truncation_axes.set_title("Truncation")

@@ -5,7 +5,7 @@ offline handling (``models/backbones.py``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from torch import nn
 
@@ -35,6 +35,7 @@ def create_feature_maps(
         **kwargs: passed to ``timm.create_model``.
     """
     import timm
+    from timm.models import FeatureInfo
 
     source, model_id = parse_name(name)
     if source != "timm":
@@ -47,5 +48,5 @@ def create_feature_maps(
         model = timm.create_model(
             model_id, pretrained=pretrained, features_only=True, out_indices=out_indices, **kwargs
         )
-    info = model.feature_info
+    info = cast(FeatureInfo, model.feature_info)  # set by features_only
     return FeatureMaps(name, model, list(info.channels()), list(info.reduction()))

@@ -53,7 +53,7 @@ class CocoSplit:
 
     @property
     def image_ids(self) -> set[int]:
-        return {cast(int, image.image_id) for image in self.images}
+        return {cast(int, image.image_id) for image in self.images}  # COCO's ids are ints
 
 
 # The numbers JSON gives (``type(v) in``: a bool is not a number, and is faster to rule out).

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from torch import Tensor
-from torchmetrics import Metric
 
 from .coco_metric import CocoMeanAveragePrecision
 from .kitti_files import write_kitti_results
@@ -30,6 +29,8 @@ from .kitti_metric import KittiAveragePrecision
 from .kitti_parsing import type_table
 
 EvaluationName = Literal["kitti", "coco"]
+# The validation metrics (torchmetrics): a new format adds its own here.
+DetectionMetric = KittiAveragePrecision | CocoMeanAveragePrecision
 
 
 class Evaluation(ABC):
@@ -47,7 +48,7 @@ class Evaluation(ABC):
         self.class_names = list(class_names)
 
     @abstractmethod
-    def metric(self) -> Metric:
+    def metric(self) -> DetectionMetric:
         """A new validation metric: ``update(predictions, metas)``, ``compute()`` -> numbers
         by name, and ``pr_curves`` (class -> recall, precision, AP) once computed."""
 
@@ -87,7 +88,7 @@ class KittiEvaluation(Evaluation):
         super().__init__(class_names)
         self.types = type_table(self.class_names)  # KITTI's object types, as coded in meta
 
-    def metric(self) -> Metric:
+    def metric(self) -> KittiAveragePrecision:
         return KittiAveragePrecision(self.class_names, self.types)
 
     def logged(self, results: dict[str, float]) -> dict[str, float]:
@@ -123,7 +124,7 @@ class CocoEvaluation(Evaluation):
         # Without the data's ids (a model built outside the CLI), labels 0.. are ids 1..
         self.category_ids = list(category_ids or range(1, len(self.class_names) + 1))
 
-    def metric(self) -> Metric:
+    def metric(self) -> CocoMeanAveragePrecision:
         return CocoMeanAveragePrecision(self.class_names)
 
     def logged(self, results: dict[str, float]) -> dict[str, float]:

@@ -8,6 +8,7 @@ stay in Python, fed by the export's levels (the export folder keeps their weight
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -21,8 +22,9 @@ from .model import ObjectDetector
 
 def _pyramid_levels(module: ObjectDetector) -> list[str]:
     """The names of the feature-pyramid levels, in the order the pyramid returns them."""
+    pyramid = cast(nn.Module, module.detector.backbone)  # torchvision's detectors are untyped
     with torch.no_grad():
-        return list(module.detector.backbone(torch.zeros(1, 3, 64, 64)).keys())
+        return list(pyramid(torch.zeros(1, 3, 64, 64)).keys())
 
 
 class _PyramidFromRuntime(nn.Module):
@@ -40,7 +42,8 @@ class _PyramidFromRuntime(nn.Module):
 
 def _inputs(module: ObjectDetector, batch: dict, count: int) -> dict[str, Tensor]:
     # The detector's own transform (normalise, resize, pad to a multiple of 32) runs first.
-    images, _ = module.detector.transform(list(batch["images"][:count]))
+    transform = cast(nn.Module, module.detector.transform)  # torchvision's detectors are untyped
+    images, _ = transform(list(batch["images"][:count]))
     return {"images": images.tensors}
 
 
@@ -55,9 +58,10 @@ def _dynamic_axes(module: ObjectDetector) -> dict[str, dict[int, object]]:
 
 
 def _attach(module: ObjectDetector, runtime: nn.Module) -> None:
-    pyramid = module.detector.backbone
+    pyramid = cast(nn.Module, module.detector.backbone)  # torchvision's detectors are untyped
     levels = _pyramid_levels(module)
-    module.detector.backbone = _PyramidFromRuntime(runtime, levels, pyramid.out_channels)
+    out_channels = cast(int, pyramid.out_channels)
+    module.detector.backbone = _PyramidFromRuntime(runtime, levels, out_channels)
 
 
 EXPORT = ExportSpec(

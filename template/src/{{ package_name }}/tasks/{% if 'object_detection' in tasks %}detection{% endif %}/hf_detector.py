@@ -8,6 +8,7 @@ each a box and a class (or "no object").
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -15,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ...models.backbones import BackboneError, loading_weights
+from .settings import DetectorSettings
 
 # Where the published models keep the layer that scores the classes, first match wins: DETR,
 # Conditional DETR and YOLOS; Deformable DETR; RT-DETR and D-FINE (one per decoder layer).
@@ -35,6 +37,12 @@ class HuggingFaceDetector(nn.Module):
     that read it. Boxes are (cx, cy, w, h) relative to each image's unpadded size, the
     convention the published DETR-family weights were trained with.
     """
+
+    # A transformers model (or a module like one: ``config.num_labels``, ``logits``,
+    # ``pred_boxes``); transformers' own annotations differ between the versions we allow.
+    model: Any
+    mean: Tensor  # buffers
+    std: Tensor
 
     def __init__(
         self,
@@ -124,9 +132,9 @@ class HuggingFaceDetector(nn.Module):
             for logits, boxes, image in zip(outputs.logits, outputs.pred_boxes, images, strict=True)
         ]
 
-    def postprocess(self, logits: Tensor, boxes: Tensor, size: tuple[int, int]) -> dict:
+    def postprocess(self, logits: Tensor, boxes: Tensor, size: Sequence[int]) -> dict:
         """One image's queries -> detections in the pixels of an image of ``size`` (h, w)."""
-        classes = self.model.config.num_labels
+        classes: int = self.model.config.num_labels
         if logits.shape[-1] == classes + 1:  # softmax over the classes and "no object" (DETR)
             scores, labels = logits.softmax(-1)[:, :classes].max(-1)
         else:  # independent sigmoids, the best (query, class) pairs (RT-DETR, Deformable DETR)
@@ -142,7 +150,7 @@ class HuggingFaceDetector(nn.Module):
         return {"boxes": xyxy, "scores": scores[keep][order], "labels": labels[keep][order] + 1}
 
 
-def _to_relative_cxcywh(boxes: Tensor, size: tuple[int, int]) -> Tensor:
+def _to_relative_cxcywh(boxes: Tensor, size: Sequence[int]) -> Tensor:
     """(x1, y1, x2, y2) in pixels -> (cx, cy, w, h) as fractions of the image's (h, w)."""
     height, width = size
     x1, y1, x2, y2 = boxes.unbind(-1)
@@ -155,28 +163,20 @@ def _to_xyxy(cxcywh: Tensor) -> Tensor:
     return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dim=-1)
 
 
-def build_hf_detector(
-    model_id: str,
-    pretrained: bool,
-    class_names: list[str],
-    min_size: int,
-    max_size: int,
-    score_threshold: float = 0.05,
-    detections_per_image: int = 100,
-    config_overrides: dict[str, Any] | None = None,
-) -> HuggingFaceDetector:
+def build_hf_detector(model_id: str, settings: DetectorSettings) -> HuggingFaceDetector:
     """``AutoModelForObjectDetection`` by hub id or local folder, or (``pretrained: false``)
     a random model of a type (``detr``, ``rt_detr``, ``yolos``, ...) from its default config
     and ``config_overrides``. The class head is made for ``class_names``."""
     from transformers import AutoConfig, AutoModelForObjectDetection
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
+    class_names, pretrained = settings.class_names, settings.pretrained
     labels = dict(
         num_labels=len(class_names),
         id2label=dict(enumerate(class_names)),
         label2id={name: i for i, name in enumerate(class_names)},
     )
-    overrides = {**labels, **(config_overrides or {})}
+    overrides = {**labels, **(settings.config_overrides or {})}
     by_type = not pretrained and model_id in CONFIG_MAPPING
     name = f"hf:{model_id}"
     try:
@@ -211,10 +211,10 @@ def build_hf_detector(
         model,
         tuple(processor.image_mean) if normalises else None,
         tuple(processor.image_std) if normalises else None,
-        min_size,
-        max_size,
-        score_threshold,
-        detections_per_image,
+        settings.min_size,
+        settings.max_size,
+        settings.score_threshold,
+        settings.detections_per_image,
     )
 
 

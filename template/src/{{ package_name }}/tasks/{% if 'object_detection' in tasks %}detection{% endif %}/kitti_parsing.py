@@ -251,7 +251,8 @@ def split_ids(
     """Training and validation ids: from ``split_dir/{train,val}.txt``, else a seeded split."""
     if split_dir is not None:
         split_dir = Path(split_dir)
-        problems, result = [], []
+        problems: list[str] = []
+        result: list[list[str]] = []  # the train ids, then the val ids
         for name in ("train.txt", "val.txt"):
             path = split_dir / name
             if not path.is_file():

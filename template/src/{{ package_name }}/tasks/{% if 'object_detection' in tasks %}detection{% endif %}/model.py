@@ -34,6 +34,7 @@ from ...viz import (
 from .draw import log_boxes_to_wandb, plot_detections
 from .evaluation import EvaluationName, evaluation_named
 from .networks import create_detector, part_names
+from .settings import DetectorSettings
 
 
 class ObjectDetector(TaskModule):
@@ -107,20 +108,20 @@ class ObjectDetector(TaskModule):
         if class_names is not None and len(class_names) != num_classes:
             raise ValueError(f"{len(class_names)} class_names given for {num_classes} classes")
         self.class_names = list(class_names or [str(i) for i in range(num_classes)])
-        self.detector = create_detector(
-            architecture,
-            backbone,
-            pretrained,
-            self.class_names,
+        settings = DetectorSettings(
+            tuple(self.class_names),
             min_size,
             max_size,
-            fpn_channels,
-            smallest_anchor,
             score_threshold,
             detections_per_image,
+            pretrained,
+            backbone,
+            fpn_channels,
+            smallest_anchor,
             backbone_kwargs,
             config_overrides,
         )
+        self.detector = create_detector(architecture, settings)
         # KITTI or COCO: the metric, the logged numbers, the result files (evaluation.py).
         self.evaluation = evaluation_named(evaluation, self.class_names, category_ids)
         self.val_metric = self.evaluation.metric()

@@ -22,6 +22,8 @@ import torch
 from torch import Tensor, nn
 from torchvision.models.detection import FCOS, FasterRCNN, RetinaNet
 from torchvision.models.detection.anchor_utils import AnchorGenerator
+from torchvision.models.detection.fcos import FCOSClassificationHead
+from torchvision.models.detection.retinanet import RetinaNetClassificationHead
 from torchvision.ops import FeaturePyramidNetwork, MultiScaleRoIAlign
 from torchvision.ops.feature_pyramid_network import LastLevelMaxPool, LastLevelP6P7
 
@@ -29,6 +31,7 @@ from ...models.backbones import BackboneError, data_config
 from ...network import host_reachable
 from .backbones import create_feature_maps
 from .hf_detector import HuggingFaceDetector, build_hf_detector
+from .settings import DetectorSettings
 
 TIMM_ARCHITECTURES = ("fasterrcnn", "retinanet", "fcos")
 
@@ -53,20 +56,10 @@ class FeaturePyramid(nn.Module):
         return self.fpn(OrderedDict((str(i), f) for i, f in enumerate(features)))
 
 
-def build_detector(
-    architecture: str,
-    backbone: str,
-    pretrained: bool,
-    num_classes: int,
-    min_size: int,
-    max_size: int,
-    fpn_channels: int = 256,
-    smallest_anchor: int = 32,
-    score_threshold: float = 0.05,
-    detections_per_image: int = 100,
-    backbone_kwargs: dict[str, Any] | None = None,
-) -> nn.Module:
-    """A torchvision detector on a timm backbone; labels 1..num_classes (0 is background)."""
+def build_detector(architecture: str, settings: DetectorSettings) -> nn.Module:
+    """A torchvision detector (``fasterrcnn``, ``retinanet``, ``fcos``) on the settings' timm
+    backbone; labels 1..num_classes (0 is background)."""
+    backbone, fpn_channels = settings.backbone, settings.fpn_channels
     if architecture == "fcos" and fpn_channels % 32:
         raise ValueError(
             f"FCOS's heads use GroupNorm with 32 groups: fpn_channels must be a multiple of 32, "
@@ -75,20 +68,21 @@ def build_detector(
     # Faster R-CNN uses strides 4-32 (+ a pooled level); RetinaNet and FCOS 8-32 (+ P6, P7).
     two_stage = architecture == "fasterrcnn"
     out_indices = (1, 2, 3, 4) if two_stage else (2, 3, 4)
-    features = create_feature_maps(backbone, pretrained, out_indices, **(backbone_kwargs or {}))
+    options = settings.backbone_kwargs or {}
+    features = create_feature_maps(backbone, settings.pretrained, out_indices, **options)
     extra = "pool" if two_stage else "p6p7"
     pyramid = FeaturePyramid(features.model, features.channels, fpn_channels, extra)
     levels = len(out_indices) + (1 if two_stage else 2)
     # Anchors double in size from level to level, starting at the finest one.
-    sizes = [smallest_anchor * 2**level for level in range(levels)]
+    sizes = [settings.smallest_anchor * 2**level for level in range(levels)]
     config = data_config(backbone)
     common = dict(
-        min_size=min_size,
-        max_size=max_size,
+        min_size=settings.min_size,
+        max_size=settings.max_size,
         image_mean=list(config.mean),
         image_std=list(config.std),
     )
-    classes = num_classes + 1  # torchvision counts the background as a class
+    classes = settings.num_classes + 1  # torchvision counts the background as a class
     if architecture == "fasterrcnn":
         anchors = AnchorGenerator(tuple((s,) for s in sizes), ((0.5, 1.0, 2.0),) * levels)
         return FasterRCNN(
@@ -96,30 +90,26 @@ def build_detector(
             num_classes=classes,
             rpn_anchor_generator=anchors,
             box_roi_pool=MultiScaleRoIAlign([str(i) for i in range(len(out_indices))], 7, 2),
-            box_score_thresh=score_threshold,
-            box_detections_per_img=detections_per_image,
+            box_score_thresh=settings.score_threshold,
+            box_detections_per_img=settings.detections_per_image,
             **common,
         )
+    # RetinaNet and FCOS, both one-stage, take the same arguments; only their anchors differ.
+    one_stage: type[RetinaNet] | type[FCOS]
     if architecture == "retinanet":
         # Three scales per level, a third of an octave apart, as in the RetinaNet paper.
         scales = tuple(tuple(s * 2 ** (k / 3) for k in range(3)) for s in sizes)
-        anchors = AnchorGenerator(scales, ((0.5, 1.0, 2.0),) * levels)
-        return RetinaNet(
-            pyramid,
-            num_classes=classes,
-            anchor_generator=anchors,
-            score_thresh=score_threshold,
-            detections_per_img=detections_per_image,
-            **common,
-        )
-    # FCOS is anchor-free: one "anchor" per location only sets the size ranges per level.
-    anchors = AnchorGenerator(tuple((s // 4,) for s in sizes), ((1.0,),) * levels)
-    return FCOS(
+        one_stage, anchors = RetinaNet, AnchorGenerator(scales, ((0.5, 1.0, 2.0),) * levels)
+    else:
+        # FCOS is anchor-free: one "anchor" per location only sets the size ranges per level.
+        one_stage = FCOS
+        anchors = AnchorGenerator(tuple((s // 4,) for s in sizes), ((1.0,),) * levels)
+    return one_stage(
         pyramid,
         num_classes=classes,
         anchor_generator=anchors,
-        score_thresh=score_threshold,
-        detections_per_img=detections_per_image,
+        score_thresh=settings.score_threshold,
+        detections_per_img=settings.detections_per_image,
         **common,
     )
 
@@ -157,7 +147,9 @@ def _torchvision_weights_or_fail(builder: str) -> Any:
     return weights
 
 
-def _replace_class_logits(head: nn.Module, classes: int) -> None:
+def _replace_class_logits(
+    head: RetinaNetClassificationHead | FCOSClassificationHead, classes: int
+) -> None:
     """A new last convolution for ``classes`` on a RetinaNet / FCOS classification head; the
     pretrained tower below it stays. Initialised as torchvision does: prior probability 0.01."""
     old = head.cls_logits
@@ -168,16 +160,8 @@ def _replace_class_logits(head: nn.Module, classes: int) -> None:
     head.num_classes = classes
 
 
-def build_torchvision_detector(
-    builder: str,
-    pretrained: bool,
-    num_classes: int,
-    min_size: int,
-    max_size: int,
-    score_threshold: float = 0.05,
-    detections_per_image: int = 100,
-) -> nn.Module:
-    """torchvision's ``builder`` (e.g. ``fasterrcnn_resnet50_fpn_v2``) for ``num_classes``
+def build_torchvision_detector(builder: str, settings: DetectorSettings) -> nn.Module:
+    """torchvision's ``builder`` (e.g. ``fasterrcnn_resnet50_fpn_v2``) for the settings'
     classes, labels 1..num_classes (0 is background); with ``pretrained``, its COCO weights
     with a new class head."""
     from torchvision.models import get_model
@@ -189,15 +173,16 @@ def build_torchvision_detector(
             f"Unknown torchvision detector 'torchvision:{builder}'. Choose one of: "
             + ", ".join(f"torchvision:{name}" for name in known)
         )
-    classes = num_classes + 1  # torchvision counts the background as a class
+    classes = settings.num_classes + 1  # torchvision counts the background as a class
     two_stage = builder.startswith("fasterrcnn")
+    threshold, most = settings.score_threshold, settings.detections_per_image
     limits = (
-        dict(box_score_thresh=score_threshold, box_detections_per_img=detections_per_image)
+        dict(box_score_thresh=threshold, box_detections_per_img=most)
         if two_stage
-        else dict(score_thresh=score_threshold, detections_per_img=detections_per_image)
+        else dict(score_thresh=threshold, detections_per_img=most)
     )
-    common = dict(min_size=min_size, max_size=max_size, **limits)
-    if not pretrained:
+    common = dict(min_size=settings.min_size, max_size=settings.max_size, **limits)
+    if not settings.pretrained:
         random = dict(weights=None, weights_backbone=None, num_classes=classes)
         return get_model(builder, **random, **common)
     model = get_model(builder, weights=_torchvision_weights_or_fail(builder), **common)
@@ -209,45 +194,16 @@ def build_torchvision_detector(
     return model
 
 
-def create_detector(
-    architecture: str,
-    backbone: str,
-    pretrained: bool,
-    class_names: list[str],
-    min_size: int,
-    max_size: int,
-    fpn_channels: int = 256,
-    smallest_anchor: int = 32,
-    score_threshold: float = 0.05,
-    detections_per_image: int = 100,
-    backbone_kwargs: dict[str, Any] | None = None,
-    config_overrides: dict[str, Any] | None = None,
-) -> nn.Module:
+def create_detector(architecture: str, settings: DetectorSettings) -> nn.Module:
     """The detector that ``architecture`` names, with torchvision's interface (labels
     1..num_classes, 0 is background)."""
     family, _, name = architecture.partition(":")
-    limits = (score_threshold, detections_per_image)
     if architecture in TIMM_ARCHITECTURES:
-        return build_detector(
-            architecture,
-            backbone,
-            pretrained,
-            len(class_names),
-            min_size,
-            max_size,
-            fpn_channels,
-            smallest_anchor,
-            *limits,
-            backbone_kwargs,
-        )
+        return build_detector(architecture, settings)
     if family == "torchvision" and name:
-        return build_torchvision_detector(
-            name, pretrained, len(class_names), min_size, max_size, *limits
-        )
+        return build_torchvision_detector(name, settings)
     if family == "hf" and name:
-        return build_hf_detector(
-            name, pretrained, class_names, min_size, max_size, *limits, config_overrides
-        )
+        return build_hf_detector(name, settings)
     raise BackboneError(
         f"Unknown architecture {architecture!r}: use fasterrcnn, retinanet or fcos (on the timm "
         "`backbone`), torchvision:<detector> (e.g. torchvision:fasterrcnn_resnet50_fpn_v2) or "

@@ -27,5 +27,5 @@ TASK = Task(
     demo=demo.DEMO,
     analyze=analysis.analyze,
     samples=sample.SAMPLES,
-    score_commands=(squad_files.add_score_command,),
+    score_commands=(squad_files.SCORER,),
 )

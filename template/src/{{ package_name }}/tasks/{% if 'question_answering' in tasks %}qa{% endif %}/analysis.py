@@ -26,7 +26,10 @@ def analyze(data: SquadDataModule) -> Analysis:
         if split == "predict":
             continue
         encoded_contexts: dict[str, Any] = {}
-        context_lengths, question_lengths, answer_lengths = [], [], []
+        # Token counts, as the floats the charts take.
+        context_lengths: list[float] = []
+        question_lengths: list[float] = []
+        answer_lengths: list[float] = []
         outside, answerable, impossible = 0, 0, 0
         for example in progress(squad.examples, f"Tokenising {split}"):
             context = encoded_contexts.get(example.context)

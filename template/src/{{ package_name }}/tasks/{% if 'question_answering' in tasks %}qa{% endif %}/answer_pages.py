@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
-from lightning.pytorch import Trainer
-from lightning.pytorch.loggers import WandbLogger
-
-from ...pages import write_html_page
+from ...pages import ExamplePages
 
 STYLE = """
 body { font-family: sans-serif; max-width: 60em; margin: 2em auto; line-height: 1.5; }
@@ -66,29 +63,27 @@ def highlight(context: str, gold: list[tuple[int, str]], predicted: tuple[int, i
     return "".join(parts)
 
 
-def write_answers_page(questions: list[AnsweredQuestion], path: Path, title: str) -> Path:
-    """Write one HTML page with every question of ``questions`` and its highlighted context."""
-    blocks = []
-    for q in questions:
+class AnswerPages(ExamplePages[AnsweredQuestion]):
+    """Each question with its highlighted context on the page; in the wandb table the
+    question, context, gold, prediction, EM and F1."""
+
+    style = STYLE
+    legend = LEGEND
+    columns = ("question", "context", "gold", "prediction", "EM", "F1")
+
+    def row(self, q: AnsweredQuestion) -> list[Any]:
+        return [q.question, q.context, " | ".join(t for _, t in q.gold), q.predicted, q.exact, q.f1]
+
+    def block(self, q: AnsweredQuestion) -> str:
         gold = " | ".join(html.escape(text) for _, text in q.gold) or "<i>no answer</i>"
         predicted = html.escape(q.predicted) if q.predicted else "<i>no answer</i>"
         span = (q.predicted_start, q.predicted_start + len(q.predicted)) if q.predicted else None
-        blocks.append(
+        return (
             f'<div class="example"><b>{html.escape(q.question)}</b> '
             f'<span class="score">({html.escape(q.id)}: EM {q.exact:.0f}, F1 {q.f1:.1f})</span>'
             f"<br>gold: {gold}<br>predicted: {predicted}"
             f"<p>{highlight(q.context, q.gold, span)}</p></div>"
         )
-    return write_html_page(path, title, STYLE, LEGEND, blocks)
 
 
-def log_answers_table(trainer: Trainer, questions: list[AnsweredQuestion], key: str) -> None:
-    """Send the questions to wandb as a table (question, context, gold, prediction, EM, F1)."""
-    rows = [
-        [q.question, q.context, " | ".join(t for _, t in q.gold), q.predicted, q.exact, q.f1]
-        for q in questions
-    ]
-    columns = ["question", "context", "gold", "prediction", "EM", "F1"]
-    for logger in trainer.loggers:
-        if isinstance(logger, WandbLogger):
-            logger.log_table(key=key, columns=columns, data=rows, step=trainer.global_step)
+ANSWER_PAGES = AnswerPages()

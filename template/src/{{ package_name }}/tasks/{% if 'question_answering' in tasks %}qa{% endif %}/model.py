@@ -35,11 +35,7 @@ from ...models.backbones import (
 )
 from ...models.base import EvaluationPages, HuggingFaceModule, TaskModule
 from ...runs import run_dir
-from .answer_pages import (
-    AnsweredQuestion,
-    log_answers_table,
-    write_answers_page,
-)
+from .answer_pages import ANSWER_PAGES, AnsweredQuestion
 from .features import MODEL_INPUTS
 from .squad_metric import evaluate_v1, evaluate_v2, score_question
 
@@ -219,6 +215,9 @@ class QuestionAnsweringModel(HuggingFaceModule, EvaluationPages, TaskModule):
 
     # For surgery.py and finetuning.py: the span-scoring layer (start and end per token).
     head_name = "model.qa_outputs"
+    # A Hugging Face QA model (``config`` ...), or export's runtime in its place: no class of
+    # theirs declares what all answer, so typed by use rather than as nn.Module.
+    model: Any
 
     def __init__(
         self,
@@ -317,8 +316,8 @@ class QuestionAnsweringModel(HuggingFaceModule, EvaluationPages, TaskModule):
                 name = key.replace("exact_match", "em").replace("exact", "em")
                 name = name.replace("HasAns", "has_ans").replace("NoAns", "no_ans")
                 # Unrounded (metrics.exact.logged): equal to `score squad` on predict's files.
-                value = logged(value, self.device)
-                self.log(f"{stage}/{name}", value, prog_bar=name in ("em", "f1"))
+                logged_value = logged(value, self.device)
+                self.log(f"{stage}/{name}", logged_value, prog_bar=name in ("em", "f1"))
         return predictions
 
     def _answered(self, predictions: dict[str, SpanPrediction]) -> list[AnsweredQuestion]:
@@ -357,8 +356,8 @@ class QuestionAnsweringModel(HuggingFaceModule, EvaluationPages, TaskModule):
         predictions = self._evaluate(stage)
         if not self.trainer.sanity_checking and self.trainer.is_global_zero:
             questions = self._answered(predictions)
-            write_answers_page(questions, run_dir(self.trainer) / "answers" / page_name, title)
-            log_answers_table(self.trainer, questions, key=f"answers/{stage}")
+            ANSWER_PAGES.write(questions, run_dir(self.trainer) / "answers" / page_name, title)
+            ANSWER_PAGES.log_table(self.trainer, questions, key=f"answers/{stage}")
         self._windows.clear()
         self._gold.clear()
 

@@ -49,7 +49,7 @@ def _town_paragraph(rng: np.random.Generator, town: str, long: bool, founded: bo
         offset = context.index(within) if within else 0
         return {"text": text, "answer_start": context.index(text, offset)}
 
-    qas = [
+    qas: list[dict] = [  # SQuAD's questions, some with keys the others lack
         {  # three gold answers that differ by an article and by punctuation
             "question": f"On which river is {town}?",
             "answers": [
@@ -181,7 +181,7 @@ def write_wordpiece_tokenizer(folder: str | Path, texts: list[str]) -> Path:
         RuntimeError: if the saved tokenizer's vocabulary is not the one written (transformers
             has silently built empty tokenizers from vocabulary files before).
     """
-    from transformers import BertTokenizerFast
+    from transformers import AutoTokenizer
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -190,7 +190,8 @@ def write_wordpiece_tokenizer(folder: str | Path, texts: list[str]) -> Path:
     pieces = characters + [f"##{c}" for c in string.ascii_lowercase + string.digits]
     vocabulary = list(dict.fromkeys(_SPECIAL_TOKENS + pieces + words))
     (folder / "vocab.txt").write_text("\n".join(vocabulary) + "\n")
-    tokenizer = BertTokenizerFast.from_pretrained(str(folder))
+    # BERT's fast tokenizer (BertTokenizerFast before transformers 5, BertTokenizer since)
+    tokenizer = AutoTokenizer.from_pretrained(str(folder), tokenizer_type="bert")
     tokenizer.save_pretrained(str(folder))
     if len(tokenizer) != len(vocabulary):
         raise RuntimeError(

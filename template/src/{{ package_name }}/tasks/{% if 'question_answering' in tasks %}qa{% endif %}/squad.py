@@ -73,9 +73,9 @@ class SquadDataModule(TaskDataModule):
             self.write_sample_if_absent(root, write_squad_sample, name, version=version)
         # Read and checked here, not in setup(), so bad files fail before the model is built.
         self.files = {"train": self._read(train_file), "val": self._read(val_file)}
-        for split, name in (("test", test_file), ("predict", predict_file)):
-            if name:
-                self.files[split] = self._read(name)
+        for split, file in (("test", test_file), ("predict", predict_file)):
+            if file:
+                self.files[split] = self._read(file)
         h = self.hparams
         if h.folds is not None:
             # Questions about one article stay in one fold: its answers would leak otherwise.

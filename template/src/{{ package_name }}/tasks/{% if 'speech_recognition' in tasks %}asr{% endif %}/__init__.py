@@ -25,5 +25,5 @@ TASK = Task(
     demo=demo.DEMO,
     analyze=analysis.analyze,
     samples=sample.SAMPLES,
-    score_commands=(metric_files.add_score_command,),
+    score_commands=(metric_files.SCORER,),
 )

@@ -10,7 +10,7 @@ not exported: see :func:`_refusal`.
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -22,6 +22,9 @@ from ...transformer_onnx import export_int8_from_best
 from . import librispeech_scale
 from .logmel_bigru import gru_layer
 from .model import CTC_INPUTS, SpeechRecognitionModel
+
+if TYPE_CHECKING:
+    from onnxscript import INT64
 
 MAX_AUDIO_SECONDS = 600
 SAMPLE_RATE = 16_000
@@ -115,19 +118,27 @@ def _onnx_gru(hidden: Any, weight_ih: Any, weight_hh: Any, bias_ih: Any, bias_hh
 
     size = weight_hh.shape[1]
 
+    def ints(*values: int) -> INT64:
+        # The exporter makes a constant input of a list; onnxscript's types name only tensors.
+        return cast("INT64", list(values))
+
     def update_reset_new(tensor: Any) -> Any:  # slices, which the exporter folds into weights
-        reset, update, new = (op.Slice(tensor, [i * size], [(i + 1) * size], [0]) for i in range(3))
+        reset, update, new = (
+            op.Slice(tensor, ints(i * size), ints((i + 1) * size), ints(0)) for i in range(3)
+        )
         return op.Concat(update, reset, new, axis=0)
 
     output, _ = op.GRU(
         op.Transpose(hidden, perm=[1, 0, 2]),
-        op.Unsqueeze(update_reset_new(weight_ih), [0]),
-        op.Unsqueeze(update_reset_new(weight_hh), [0]),
-        op.Unsqueeze(op.Concat(update_reset_new(bias_ih), update_reset_new(bias_hh), axis=0), [0]),
+        op.Unsqueeze(update_reset_new(weight_ih), ints(0)),
+        op.Unsqueeze(update_reset_new(weight_hh), ints(0)),
+        op.Unsqueeze(
+            op.Concat(update_reset_new(bias_ih), update_reset_new(bias_hh), axis=0), ints(0)
+        ),
         hidden_size=size,
         linear_before_reset=1,
     )  # (frames, directions = 1, batch, hidden)
-    return op.Transpose(op.Squeeze(output, [1]), perm=[1, 0, 2])
+    return op.Transpose(op.Squeeze(output, ints(1)), perm=[1, 0, 2])
 
 
 def _inputs(module: SpeechRecognitionModel, batch: dict, count: int) -> dict[str, Tensor]:

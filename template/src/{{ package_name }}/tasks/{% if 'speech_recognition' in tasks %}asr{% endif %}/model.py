@@ -42,11 +42,7 @@ from ...runs import run_dir
 from .decoding import ctc_greedy_decode, ctc_prefix_beam_search, ids_to_text
 from .logmel_bigru import LogMelBiGRUForCTC
 from .metric import corpus_error_rates, normalize_transcript
-from .transcript_pages import (
-    Transcript,
-    log_transcripts_table,
-    write_transcripts_page,
-)
+from .transcript_pages import TRANSCRIPT_PAGES, Transcript
 from .vocabulary import (
     BOS,
     EOS,
@@ -111,6 +107,7 @@ def build_asr_model(
                 f"config_overrides {unknown} are not settings of {LOG_MEL_BIGRU!r}; it takes "
                 f"{', '.join(name for name in allowed if name not in _HF_CTC_FIELDS)}."
             )
+        assert vocabulary is not None  # a CTC model without one was refused above
         ids = {token: i for i, token in enumerate(vocabulary)}
         return LogMelBiGRUForCTC(
             len(vocabulary), ids[PAD], ctc_zero_infinity=ctc_zero_infinity, **sizes
@@ -178,6 +175,11 @@ class SpeechRecognitionModel(HuggingFaceModule, EvaluationPages, TaskModule):
             ``lr_groups`` (e.g. ``{backbone_scale: 1.0, layer_decay: 0.9}``): see
             ``models/base.py``.
     """
+
+    # A Hugging Face CTC model or Whisper, our LogMelBiGRUForCTC, or export's runtime in its
+    # place: no class of theirs declares what all answer (``generate``,
+    # ``_get_feat_extract_output_lengths`` ...), so typed by use rather than as nn.Module.
+    model: Any
 
     @property
     def head_name(self) -> str:
@@ -321,8 +323,9 @@ class SpeechRecognitionModel(HuggingFaceModule, EvaluationPages, TaskModule):
                 self.log(f"{stage}/{split}/{name}", logged(value, self.device))
         if not self.trainer.sanity_checking and self.trainer.is_global_zero:
             shown = results[: self.hparams.html_examples]
-            write_transcripts_page(shown, run_dir(self.trainer) / "transcripts" / page_name, title)
-            log_transcripts_table(self.trainer, shown, key=f"transcripts/{stage}")
+            pages = run_dir(self.trainer) / "transcripts"
+            TRANSCRIPT_PAGES.write(shown, pages / page_name, title)
+            TRANSCRIPT_PAGES.log_table(self.trainer, shown, key=f"transcripts/{stage}")
         self._results = []
         self._loss_sum, self._loss_count = 0.0, 0
 

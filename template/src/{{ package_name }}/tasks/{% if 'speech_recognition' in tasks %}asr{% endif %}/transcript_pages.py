@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
-from lightning.pytorch import Trainer
-from lightning.pytorch.loggers import WandbLogger
-
-from ...pages import write_html_page
+from ...pages import ExamplePages
 from .metric import AlignedWord, align_words, edit_counts
 
 STYLE = """
@@ -64,37 +61,36 @@ def marked_text(alignment: list[AlignedWord]) -> str:
     return " ".join(marks[s.kind].format(s.reference, s.hypothesis) for s in alignment)
 
 
-def write_transcripts_page(transcripts: list[Transcript], path: Path, title: str) -> Path:
-    """Write an HTML page of every transcript, aligned with its reference, errors marked."""
-    blocks = []
-    for t in transcripts:
+def word_error_rate(counts: dict[str, int]) -> float:
+    """(S + I + D) / N of one utterance's edit counts; an empty reference counts as 1 word."""
+    return (counts["S"] + counts["I"] + counts["D"]) / max(counts["N"], 1)
+
+
+class TranscriptPages(ExamplePages[Transcript]):
+    """Each transcript aligned with its reference, errors marked, on the page; the wandb table
+    adds the audio, playable in the browser."""
+
+    style = STYLE
+    legend = LEGEND
+    columns = ("id", "split", "audio", "reference", "hypothesis", "errors", "WER")
+
+    def row(self, t: Transcript) -> list[Any]:
+        import wandb  # only projects that log to wandb need it installed
+
+        alignment = align_words(t.reference, t.hypothesis)
+        wer = word_error_rate(edit_counts(alignment))
+        audio = wandb.Audio(t.path, caption=t.id)
+        return [t.id, t.split, audio, t.reference, t.hypothesis, marked_text(alignment), wer]
+
+    def block(self, t: Transcript) -> str:
         alignment = align_words(t.reference, t.hypothesis)
         counts = edit_counts(alignment)
-        errors = counts["S"] + counts["I"] + counts["D"]
-        wer = errors / max(counts["N"], 1)
-        blocks.append(
+        return (
             f'<div class="utt"><span class="id">{html.escape(t.split)} / {html.escape(t.id)}: '
-            f"WER {100 * wer:.0f}% (S {counts['S']}, I {counts['I']}, D {counts['D']} of "
-            f"{counts['N']} words)</span><br>ref: {html.escape(t.reference)}"
+            f"WER {100 * word_error_rate(counts):.0f}% (S {counts['S']}, I {counts['I']}, "
+            f"D {counts['D']} of {counts['N']} words)</span><br>ref: {html.escape(t.reference)}"
             f"<br>hyp: {marked_words(alignment)}</div>"
         )
-    return write_html_page(path, title, STYLE, LEGEND, blocks)
 
 
-def log_transcripts_table(trainer: Trainer, transcripts: list[Transcript], key: str) -> None:
-    """Send the transcripts to wandb as a table with the audio playable, when wandb logs."""
-    loggers = [logger for logger in trainer.loggers if isinstance(logger, WandbLogger)]
-    if not loggers:
-        return
-    import wandb
-
-    rows = []
-    for t in transcripts:
-        counts = edit_counts(align_words(t.reference, t.hypothesis))
-        wer = (counts["S"] + counts["I"] + counts["D"]) / max(counts["N"], 1)
-        marked = marked_text(align_words(t.reference, t.hypothesis))
-        audio = wandb.Audio(t.path, caption=t.id)
-        rows.append([t.id, t.split, audio, t.reference, t.hypothesis, marked, wer])
-    columns = ["id", "split", "audio", "reference", "hypothesis", "errors", "WER"]
-    for logger in loggers:
-        logger.log_table(key=key, columns=columns, data=rows, step=trainer.global_step)
+TRANSCRIPT_PAGES = TranscriptPages()
