@@ -16,7 +16,7 @@ from torch.export import Dim
 
 from ...runtimes import batch_dim
 from ...task import ExportSpec
-from . import loader_benchmark
+from . import coco_scale, loader_benchmark
 from .model import ObjectDetector
 
 
@@ -73,5 +73,5 @@ EXPORT = ExportSpec(
     metric=lambda module: "val/AP_moderate" if module.hparams.evaluation == "kitti" else "val/mAP",
     atol=1e-4,
     latency_targets={"onnx": ("eager", 0.6)},  # ONNX Runtime at most 0.6x eager on 2 cores
-    benchmarks=(loader_benchmark.add_benchmark_command,),
+    benchmarks=(loader_benchmark.add_benchmark_command, coco_scale.add_benchmark_command),
 )

@@ -19,6 +19,7 @@ from torch.export import Dim
 from ...runtimes import batch_dim
 from ...task import ExportSpec
 from ...transformer_onnx import export_int8_from_best
+from . import librispeech_scale
 from .logmel_bigru import gru_layer
 from .model import CTC_INPUTS, SpeechRecognitionModel
 
@@ -185,4 +186,5 @@ EXPORT = ExportSpec(
     onnx_translations=_onnx_translations,
     steps_per_second=SAMPLE_RATE,
     also_report=("val/cer", "val/loss"),
+    benchmarks=(librispeech_scale.add_benchmark_command,),
 )
