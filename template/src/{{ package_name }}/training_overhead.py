@@ -10,8 +10,9 @@ builds them) and run ``epochs`` epochs:
   and last) of each epoch and the task's own figures and pages.
 - **plain**: a hand-written loop doing the same work per epoch: the module's ``training_step``
   (forward, loss, training metrics), backward, the optimiser and schedule step; its
-  ``validation_step`` over every validation loader and the metrics' ``compute``; one
-  ``torch.save`` of the weights and optimiser state.
+  ``validation_step`` over every validation loader and the metrics' ``compute``; two
+  ``torch.save`` of the weights and optimiser state (the default writes ``last.ckpt`` each
+  epoch and the best checkpoint when the metric improves, which on a sample is most epochs).
 
 The runs write under ``logs/trainer-overhead/``, removed when the benchmark ends (a wandb
 logger's offline runs stay in its own folder). Whole fits alternate round by round, so that
@@ -180,7 +181,8 @@ def _plain_fit(build: Build, args: list[str], epochs: int, folder: Path) -> list
                             module.validation_step(batch, index)
             _compute_metrics(module)
             state = {"state_dict": module.state_dict(), "optimizer": optimizer.state_dict()}
-            torch.save({**state, "epoch": epoch}, folder / "plain_loop.ckpt")
+            for name in ("plain_last.ckpt", "plain_best.ckpt"):
+                torch.save({**state, "epoch": epoch}, folder / name)
             times.append(time.perf_counter() - start)
     return times
 
@@ -189,7 +191,7 @@ def _overhead_by_action(durations: dict[str, list[float]], epochs: int) -> dict[
     """The profiled actions that are not the loop's work: per epoch, and once at fit end."""
     per_epoch, at_end = {}, {}
     for action, seconds in durations.items():
-        if any(part in action for part in _LOOP_WORK) or not seconds:
+        if any(part in action for part in _LOOP_WORK) or sum(seconds) < 0.001:
             continue
         if action.endswith(".on_fit_end") or action.endswith(".on_train_end"):
             at_end[action] = sum(seconds)
