@@ -162,7 +162,10 @@ def _export_metrics(folder: Path | None) -> dict:
         return {}
     manifest = json.loads((folder / "export.json").read_text())
     results = manifest["results"]
-    metrics = {name: results[name]["metric"] for name in results if isinstance(results[name], dict)}
+    scored = [
+        name for name, entry in results.items() if isinstance(entry, dict) and "metric" in entry
+    ]
+    metrics = {name: results[name]["metric"] for name in scored}
     return {"name": manifest["metric"], **metrics}
 
 

@@ -88,6 +88,9 @@ class ExportSpec:
         benchmarks: the task's own ``benchmark`` sub-commands: functions
             ``add_benchmark_command(commands)`` that add one and set ``run``, a function of
             the parsed arguments that prints and returns the JSON-ready result.
+        whole: writes (and verifies) the task's whole-model export beside the formats when
+            ``network`` is only part of the inference (detection: decoding and NMS in the
+            graph): ``(module, datamodule, folder)`` -> its report entry (None: not offered).
     """
 
     network: Callable[[Any], nn.Module]
@@ -109,6 +112,7 @@ class ExportSpec:
     latency_targets: Mapping[str, tuple[str, float]] = field(default_factory=dict)
     benchmark_notes: Mapping[str, str] = field(default_factory=dict)
     benchmarks: tuple[Callable[[Any], argparse.ArgumentParser], ...] = ()
+    whole: Callable[[Any, Any, Path], dict[str, Any]] | None = None
 
 
 # --- demo (demo.py) ----------------------------------------------------------------------------

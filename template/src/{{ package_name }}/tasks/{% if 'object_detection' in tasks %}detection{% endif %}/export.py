@@ -3,6 +3,8 @@
 The pyramid's output shapes follow the input's, so it exports with a dynamic batch and image
 size. The heads' box decoding and non-maximum suppression give data-dependent shapes: they
 stay in Python, fed by the export's levels (the export folder keeps their weights).
+The whole one-stage detector, decoding and NMS included, is written beside it as
+``model.whole.onnx`` with a standalone ``predict_onnx.py`` (``whole_export.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ...runtimes import batch_dim
 from ...task import ExportSpec
 from . import coco_scale, loader_benchmark
 from .model import ObjectDetector
+from .whole_export import export_whole
 
 
 def _pyramid_levels(module: ObjectDetector) -> list[str]:
@@ -74,4 +77,5 @@ EXPORT = ExportSpec(
     atol=1e-4,
     latency_targets={"onnx": ("eager", 0.6)},  # ONNX Runtime at most 0.6x eager on 2 cores
     benchmarks=(loader_benchmark.add_benchmark_command, coco_scale.add_benchmark_command),
+    whole=export_whole,  # model.whole.onnx: + box decoding and NMS (RetinaNet, FCOS)
 )
