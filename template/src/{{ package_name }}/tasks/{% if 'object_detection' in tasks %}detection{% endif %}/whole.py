@@ -66,8 +66,11 @@ def _onnx_class_nms(
     """:func:`class_nms` as ONNX's ``NonMaxSuppression``: each candidate scores only in its
     own class's row of ``(B, classes, N)``, so the suppression is per class, as
     ``batched_nms``'s; the selected ``(image, box)`` pairs are scattered into a mask."""
-    from onnxscript import FLOAT, INT64
-    from onnxscript import opset18 as op
+    from onnxscript import FLOAT, INT64, opset18
+
+    # onnxscript's stubs type every input by its ONNX tensor type; the constants built inline
+    # here (Python ints, Constant nodes) are typed only at export time.
+    op = cast(Any, opset18)
 
     def ints(*values: int) -> INT64:
         return cast("INT64", list(values))
