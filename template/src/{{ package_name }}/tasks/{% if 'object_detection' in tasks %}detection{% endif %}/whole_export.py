@@ -136,13 +136,24 @@ def _settings(module: ObjectDetector) -> dict[str, Any]:
 def export_whole(module: ObjectDetector, datamodule: Any, folder: Path) -> dict[str, Any]:
     """Write and verify ``model.whole.onnx``, ``whole.json`` and ``predict_onnx.py`` into
     ``folder``; returns the report's entry (``skipped``, with the reason, for Faster R-CNN
-    and the Hugging Face detectors)."""
-    import onnxruntime as ort
-
+    and the Hugging Face detectors; ``failed``, with the reason, when the export or its check
+    failed: the rest of the export stands, so the whole model's files are removed instead)."""
     why = refusal(module.detector)
     if why:
         print(f"Skipped {FILE}: {why}")
         return {"skipped": why}
+    try:
+        return _export_whole(module, datamodule, folder)
+    except ExportError as error:
+        for path in folder.glob(f"{FILE}*"):
+            path.unlink()
+        print(f"{FILE} not written: {error}")
+        return {"failed": str(error)}
+
+
+def _export_whole(module: ObjectDetector, datamodule: Any, folder: Path) -> dict[str, Any]:
+    import onnxruntime as ort
+
     print(f"Exporting {FILE} (detector, box decoding and NMS) ...")
     started = time.perf_counter()
     images = _first_images(datamodule)
