@@ -181,16 +181,28 @@ def write_wordpiece_tokenizer(folder: str | Path, texts: list[str]) -> Path:
         RuntimeError: if the saved tokenizer's vocabulary is not the one written (transformers
             has silently built empty tokenizers from vocabulary files before).
     """
-    from transformers import AutoTokenizer
-
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     words = sorted({w for text in texts for w in re.findall(r"\w+|[^\w\s]", text.lower())})
     characters = sorted(set(string.ascii_lowercase + string.digits + string.punctuation))
     pieces = characters + [f"##{c}" for c in string.ascii_lowercase + string.digits]
-    vocabulary = list(dict.fromkeys(_SPECIAL_TOKENS + pieces + words))
+    return save_vocabulary_tokenizer(folder, _SPECIAL_TOKENS + pieces + words)
+
+
+def save_vocabulary_tokenizer(folder: Path, tokens: list[str]) -> Path:
+    """Write ``tokens`` (duplicates dropped, order kept) as ``folder/vocab.txt`` and save the
+    lower-casing BERT WordPiece tokenizer built from it beside it.
+
+    Raises:
+        RuntimeError: if the saved tokenizer's vocabulary is not the one written (transformers
+            has silently built empty tokenizers from vocabulary files before).
+    """
+    from transformers import AutoTokenizer
+
+    vocabulary = list(dict.fromkeys(tokens))
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "vocab.txt").write_text("\n".join(vocabulary) + "\n")
-    # BERT's fast tokenizer (BertTokenizerFast before transformers 5, BertTokenizer since)
+    # BERT's fast tokenizer (BertTokenizerFast before transformers 5, BertTokenizer since);
+    # from_pretrained on the folder: transformers 5 ignores BertTokenizerFast(vocab_file=...).
     tokenizer = AutoTokenizer.from_pretrained(str(folder), tokenizer_type="bert")
     tokenizer.save_pretrained(str(folder))
     if len(tokenizer) != len(vocabulary):

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .sample import _SPECIAL_TOKENS
+from .sample import _SPECIAL_TOKENS, save_vocabulary_tokenizer
 
 _SYLLABLES = [c + v for c in "bcdfghklmnprstvz" for v in "aeiou"] + ["th", "st", "ng", "er"]
 WORDS = 20_000  # distinct words in the text (Zipf-distributed)
@@ -93,31 +93,9 @@ def write_scale_squad(path: Path, questions: int = 88_000, version: str = "v1", 
 
 def write_scale_tokenizer(folder: Path, words: list[str]) -> Path:
     """A lower-casing BERT WordPiece tokenizer (offline) holding the most frequent words
-    whole, syllables and letters as pieces.
-
-    Raises:
-        RuntimeError: if the saved tokenizer's vocabulary is not the one written.
-    """
-    from transformers import AutoTokenizer
-
+    whole, syllables and letters as pieces (see :func:`.sample.save_vocabulary_tokenizer`)."""
     pieces = sorted(set(_SYLLABLES) | set(string.ascii_lowercase + string.digits))
-    vocabulary = list(
-        dict.fromkeys(
-            _SPECIAL_TOKENS
-            + list(string.punctuation)
-            + pieces
-            + [f"##{piece}" for piece in pieces]
-            + words[:KNOWN_WORDS]
-        )
+    tokens = _SPECIAL_TOKENS + list(string.punctuation) + pieces
+    return save_vocabulary_tokenizer(
+        folder, tokens + [f"##{piece}" for piece in pieces] + words[:KNOWN_WORDS]
     )
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "vocab.txt").write_text("\n".join(vocabulary) + "\n")
-    # from_pretrained on the folder: transformers 5 ignores BertTokenizerFast(vocab_file=...).
-    tokenizer = AutoTokenizer.from_pretrained(str(folder), tokenizer_type="bert")
-    tokenizer.save_pretrained(str(folder))
-    if len(tokenizer) != len(vocabulary):
-        raise RuntimeError(
-            f"The tokenizer saved in {folder} has {len(tokenizer)} tokens, not the "
-            f"{len(vocabulary)} of its vocab.txt; check the installed transformers version."
-        )
-    return folder

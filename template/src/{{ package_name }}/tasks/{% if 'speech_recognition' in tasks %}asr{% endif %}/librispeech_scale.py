@@ -1,6 +1,6 @@
 """Scanning LibriSpeech at full size: this project's reader beside a plain scan.
 
-    python -m <package>.benchmark librispeech-scale [--utterances 28539 --speakers 251 ...]
+    python -m <package>.benchmark librispeech-scale [--utterances 28539] [--words 35]
 
 Writes a synthetic ``train-clean-100`` the size of the real one (28,539 utterances of 251
 speakers in 585 chapters, about 35 words each) in the official layout: the
@@ -119,19 +119,19 @@ def _cache_made_up_durations(root: Path, stubs: list[Path], seed: int) -> None:
     )
 
 
+_FOLDER = "data/librispeech_scale"
+
+
 def librispeech_scale(
-    utterances: int = 28_539,
-    speakers: int = 251,
-    chapters: int = 585,
-    words: int = 35,
-    rounds: int = 3,
-    folder: str = "data/librispeech_scale",
-    seed: int = 0,
+    utterances: int = 28_539, words: int = 35, rounds: int = 3, folder: str = _FOLDER, seed: int = 0
 ) -> dict[str, Any]:
     """Write the synthetic split under ``folder`` (again only when its settings change) and
-    compare ``read_librispeech`` with the plain scan on it, ``rounds`` each."""
+    compare ``read_librispeech`` with the plain scan on it, ``rounds`` each. Speakers and
+    chapters keep train-clean-100's proportions to ``utterances`` (251 and 585 at full size)."""
     root = Path(folder)
     split = "train-clean-100"
+    speakers = max(1, round(utterances * 251 / 28_539))
+    chapters = min(utterances, max(speakers, round(utterances * 585 / 28_539)))
     settings = {
         "utterances": utterances,
         "speakers": speakers,
@@ -190,7 +190,7 @@ def add_benchmark_command(commands: Any) -> argparse.ArgumentParser:
     parser = add_benchmark(
         commands, "librispeech-scale", summary, librispeech_scale, _print_librispeech_scale
     )
-    add_defaults(parser, librispeech_scale, "utterances", "speakers", "chapters", "words")
+    add_defaults(parser, librispeech_scale, "utterances", "words")
     add_defaults(parser, librispeech_scale, "rounds", "folder", "seed")
     parser.add_argument("--output", default="logs/benchmarks/librispeech_scale.json")
     return parser
