@@ -8,12 +8,10 @@ import html
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from lightning.pytorch import Trainer
 from lightning.pytorch.loggers import WandbLogger
-
-Example = TypeVar("Example")
 
 
 def write_html_page(path: Path, title: str, style: str, legend: str, blocks: list[str]) -> Path:
@@ -45,7 +43,7 @@ def log_wandb_table(
         logger.log_table(key=key, columns=list(columns), data=rows, step=trainer.global_step)
 
 
-class ExamplePages(ABC, Generic[Example]):
+class ExamplePages(ABC):
     """How a task shows its examples: :meth:`write` puts each example's :meth:`block` on one
     HTML page (styled by ``style``, ``legend`` under the heading), :meth:`log_table` sends
     each example's :meth:`row` (cells under ``columns``) to wandb."""
@@ -55,20 +53,20 @@ class ExamplePages(ABC, Generic[Example]):
     columns: tuple[str, ...]
 
     @abstractmethod
-    def row(self, example: Example) -> list[Any]:
+    def row(self, example: Any) -> list[Any]:
         """The example's cells of the wandb table (may hold wandb media: called only when
         wandb logs, so ``import wandb`` inside it is safe)."""
 
     @abstractmethod
-    def block(self, example: Example) -> str:
+    def block(self, example: Any) -> str:
         """The example as an HTML fragment of the page."""
 
-    def write(self, examples: Sequence[Example], path: Path, title: str) -> Path:
+    def write(self, examples: Sequence[Any], path: Path, title: str) -> Path:
         """Write the page of ``examples`` titled ``title`` to ``path``; returns ``path``."""
         blocks = [self.block(example) for example in examples]
         return write_html_page(path, title, self.style, self.legend, blocks)
 
-    def log_table(self, trainer: Trainer, examples: Sequence[Example], key: str) -> None:
+    def log_table(self, trainer: Trainer, examples: Sequence[Any], key: str) -> None:
         """Send ``examples`` to wandb as the table ``key``, when wandb logs."""
         if wandb_loggers(trainer):
             log_wandb_table(trainer, key, self.columns, [self.row(e) for e in examples])

@@ -14,9 +14,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
-
-Key = TypeVar("Key")
+from typing import Any
 
 
 def alternate(
@@ -49,7 +47,7 @@ def milliseconds_per_call(function: Callable[[], object], calls: int) -> float:
     return 1000 * (time.perf_counter() - start) / calls
 
 
-def medians(results: Mapping[Key, list[float]]) -> dict[Key, float]:
+def medians(results: Mapping[Any, list[float]]) -> dict[Any, float]:
     """The median of each run's times, under the same keys (run names, batch sizes ...)."""
     return {name: statistics.median(values) for name, values in results.items()}
 

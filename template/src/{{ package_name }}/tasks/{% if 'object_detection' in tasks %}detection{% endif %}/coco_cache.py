@@ -18,14 +18,15 @@ import pickle
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO
 
 # The classes an image path may be, besides the split's own classes the caller names.
 _PATH_CLASSES = ("Path", "PosixPath", "WindowsPath", "PurePosixPath", "PureWindowsPath")
 # Bumped when what the checked split holds changes, so older caches are rebuilt.
 CACHE_VERSION = 1
 
-Split = TypeVar("Split")
+# The checked split (coco.py's type; this module only stores and returns it).
+Split = Any
 Check = Callable[[Path], tuple[Split, list[str]]]
 
 

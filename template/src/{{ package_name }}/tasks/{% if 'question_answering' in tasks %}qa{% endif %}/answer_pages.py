@@ -63,7 +63,7 @@ def highlight(context: str, gold: list[tuple[int, str]], predicted: tuple[int, i
     return "".join(parts)
 
 
-class AnswerPages(ExamplePages[AnsweredQuestion]):
+class AnswerPages(ExamplePages):
     """Each question with its highlighted context on the page; in the wandb table the
     question, context, gold, prediction, EM and F1."""
 

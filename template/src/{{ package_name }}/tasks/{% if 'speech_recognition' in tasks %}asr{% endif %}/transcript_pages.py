@@ -66,7 +66,7 @@ def word_error_rate(counts: dict[str, int]) -> float:
     return (counts["S"] + counts["I"] + counts["D"]) / max(counts["N"], 1)
 
 
-class TranscriptPages(ExamplePages[Transcript]):
+class TranscriptPages(ExamplePages):
     """Each transcript aligned with its reference, errors marked, on the page; the wandb table
     adds the audio, playable in the browser."""
 
